@@ -1,0 +1,3 @@
+from loopbackctl.cli import main_entry
+
+main_entry()

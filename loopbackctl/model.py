@@ -1,0 +1,75 @@
+"""The model: frozen, typed values that every later stage reads and none mutates."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def sort_key(addr: IPInterface) -> tuple[int, int, int]:
+    """Stable order for addresses: IPv4 first, then by address and prefix."""
+    return (addr.version, int(addr.ip), addr.network.prefixlen)
+
+
+@dataclass(frozen=True)
+class Loopback:
+    """A loopback interface as intended (from the inventory) or as observed on a device.
+
+    `addresses` keeps the inventory's order: on IOS the first IPv4 address is the primary.
+    `absent_addresses` are addresses loopbackctl must remove if present.
+    """
+
+    name: str
+    addresses: tuple[IPInterface, ...] = ()
+    description: str | None = None
+    shutdown: bool = False
+    state: Literal["present", "absent"] = "present"
+    absent_addresses: tuple[IPInterface, ...] = ()
+    anycast: bool = False
+
+    @property
+    def ipv4(self) -> tuple[ipaddress.IPv4Interface, ...]:
+        return tuple(a for a in self.addresses if isinstance(a, ipaddress.IPv4Interface))
+
+    @property
+    def ipv6(self) -> tuple[ipaddress.IPv6Interface, ...]:
+        return tuple(a for a in self.addresses if isinstance(a, ipaddress.IPv6Interface))
+
+
+@dataclass(frozen=True)
+class Host:
+    """A device with its resolved (host → groups → defaults) connection fields and data."""
+
+    name: str
+    platform: str
+    hostname: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    groups: tuple[str, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+    connection_options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    loopbacks: tuple[Loopback, ...] = ()
+    router_id: ipaddress.IPv4Address | None = None
+    purge: bool = False
+
+    @property
+    def predicted_router_id(self) -> ipaddress.IPv4Address | None:
+        """The router-id OSPF/BGP would pick: explicit, else the highest loopback IPv4."""
+        if self.router_id is not None:
+            return self.router_id
+        v4 = [a.ip for lb in self.loopbacks if lb.state == "present" for a in lb.ipv4]
+        return max(v4) if v4 else None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Hosts by name (inventory order), and each host's transitive group membership."""
+
+    hosts: Mapping[str, Host]
+    group_members: Mapping[str, frozenset[str]]
+    sources: tuple[str, ...] = ()

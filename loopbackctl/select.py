@@ -1,0 +1,60 @@
+"""Host selection with Ansible's --limit grammar.
+
+PATTERN is comma- (or colon-) separated terms: a host name, a group name (its members,
+including members of its child groups) or a glob over host names. `!term` excludes,
+`&term` intersects; plain terms are unioned first.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from loopbackctl.errors import UsageError
+from loopbackctl.model import Inventory
+
+
+def _match(inv: Inventory, term: str) -> set[str]:
+    if term in ("all", "*"):
+        return set(inv.hosts)
+    if term in inv.hosts:
+        return {term}
+    if term in inv.group_members:
+        return set(inv.group_members[term])
+    if term.startswith("~"):
+        try:
+            rx = re.compile(term[1:])
+        except re.error as exc:
+            raise UsageError(f"--limit: bad regular expression {term!r}: {exc}") from None
+        return {h for h in inv.hosts if rx.search(h)}
+    hosts = {h for h in inv.hosts if fnmatch.fnmatchcase(h, term)}
+    groups = [g for g in inv.group_members if fnmatch.fnmatchcase(g, term)]
+    for g in groups:
+        hosts |= inv.group_members[g]
+    return hosts
+
+
+def select(inv: Inventory, pattern: str | None) -> list[str]:
+    """Host names matching `pattern`, in inventory order; UsageError when none match."""
+    if not pattern:
+        return list(inv.hosts)
+    terms = [t.strip() for t in re.split(r"[,:]", pattern) if t.strip()]
+    include: set[str] | None = None
+    intersect: list[set[str]] = []
+    exclude: set[str] = set()
+    for term in terms:
+        if term.startswith("!"):
+            exclude |= _match(inv, term[1:])
+        elif term.startswith("&"):
+            intersect.append(_match(inv, term[1:]))
+        else:
+            include = (include or set()) | _match(inv, term)
+    chosen = set(inv.hosts) if include is None else include
+    for s in intersect:
+        chosen &= s
+    chosen -= exclude
+    if not chosen:
+        raise UsageError(
+            f"--limit {pattern!r} matches no host; use host names, group names or globs"
+        )
+    return [h for h in inv.hosts if h in chosen]
