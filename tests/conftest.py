@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+pytest_plugins = ["tests.bed.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
