@@ -113,9 +113,15 @@ def plan_loopback(
     want_primary = want.ipv4[0] if policy.primary and want.ipv4 else None
     have_primary = have.ipv4[0] if policy.primary and have.ipv4 else None
     if want_primary is not None and want_primary != have_primary:
-        # IOS replaces the primary in place; the old one needs no removal step.
+        if want_primary in have.addresses and want_primary not in removes:
+            # IOS refuses a primary that is already a secondary: drop that one first.
+            removes.append(want_primary)
+        # IOS replaces the primary in place; the old one needs no removal step...
         adds.append(Change("set_primary", name, address=want_primary))
         removes = [a for a in removes if a != have_primary]
+        if have_primary is not None and have_primary in wanted:
+            # ...and one that stays as a secondary must be added back.
+            adds.append(Change("add_address", name, address=have_primary))
     for a in want.addresses:
         if a not in have.addresses and a != want_primary:
             adds.append(Change("add_address", name, address=a))

@@ -1,0 +1,248 @@
+"""Cisco IOS at runtime: read loopbacks from show commands, turn Changes into IOS lines,
+push them so that every refusal is caught, save with `write memory`.
+
+Imported by the runner only for fleets with IOS devices; textfsm and ntc-templates are
+imported inside the functions that parse (ios_parse), never at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loopbackctl.driver import Session
+from loopbackctl.errors import DeviceError
+from loopbackctl.model import Host, IPInterface, Loopback
+from loopbackctl.plan import Change, Policy
+from loopbackctl.platforms import ios_parse
+from loopbackctl.platforms.ios_parse import (
+    SHOW_INTERFACES,
+    SHOW_IP_INTERFACE,
+    SHOW_IPV6_BRIEF,
+    SHOW_RUNNING_INTERFACE,
+)
+
+# A loopback named in the inventory is owned whole: addresses it does not name are
+# removed. IOS has one primary IPv4 address per interface; the others are `secondary`.
+POLICY = Policy(owns_interface=True, primary=True)
+
+# Lines IOS answers a refused configuration command with (scrapli keeps the same list
+# as `failed_when_contains`). Matched at the start of an output line, so a description
+# that merely contains the text is not a refusal (its echo starts with the prompt).
+IOS_FAILURE_STRINGS: tuple[str, ...] = (
+    "% Invalid input detected",
+    "% Incomplete command",
+    "% Ambiguous command",
+    "% Unknown command",
+    # No leading `%`: IOS prints this for 127/8, 0/8 and class D/E host addresses.
+    "Not a valid host address",
+    # No leading `%`: a network/broadcast address used as host, or /32 off a loopback.
+    "Bad mask",
+)
+# `% 10.0.0.0 overlaps with Loopback1` / `% 2001:DB8::/64 is overlapping with ... on X`.
+IOS_FAILURE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"^% \S+ overlaps with \S+"),
+    re.compile(r"^% \S+ is overlapping with "),
+)
+# Fail closed on IOS's other configuration errors, which also start with "% " (syslog
+# lines such as `%LINK-3-UPDOWN:` have no space after the `%` and are not refusals).
+IOS_ERROR_PREFIX = "% "
+# An echoed command: `<hostname>(config...)#<command>`.
+CONFIG_ECHO = re.compile(r"\(config[^)]*\)#\s*(?P<command>.*?)\s*$")
+
+WRITE_MEMORY = "write memory"
+# `write memory` ends with this line once NVRAM holds the configuration.
+WRITE_OK = "[OK]"
+
+
+def refusal(line: str) -> bool:
+    """Does this output line mean IOS refused the command before it?"""
+    text = line.strip()
+    return (
+        text.startswith(IOS_FAILURE_STRINGS)
+        or any(p.match(text) for p in IOS_FAILURE_PATTERNS)
+        or text.startswith(IOS_ERROR_PREFIX)
+    )
+
+
+def find_refusal(output: str, commands: Sequence[str]) -> tuple[str | None, str] | None:
+    """(refused command, IOS message) for the first refusal in `output`, else None.
+
+    The command is the last one echoed before the message (None if none was echoed).
+    """
+    pending = [c.strip() for c in commands]
+    last: str | None = None
+    for line in output.splitlines():
+        echo = CONFIG_ECHO.search(line)
+        if echo is not None:
+            typed = echo.group("command")
+            if typed in pending:
+                # IOS runs commands in order: everything before the echoed one is done.
+                del pending[: pending.index(typed) + 1]
+                last = typed
+            continue
+        if refusal(line):
+            return last, line.strip()
+    return None
+
+
+def _mask(addr: ipaddress.IPv4Interface) -> str:
+    return f"{addr.ip} {addr.netmask}"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the last read of one router found."""
+
+    loopbacks: tuple[Loopback, ...]
+    router_id: ipaddress.IPv4Address | None
+
+
+class IosDriver:
+    """The Driver for netmiko's `cisco_ios`. Thread-safe: one instance serves a fleet.
+
+    `read` remembers each host's last observed state, which `commands` needs: IOS removes
+    a primary address with `no ip address A M` and a secondary with `... secondary`.
+    """
+
+    policy: Policy = POLICY
+
+    def __init__(self) -> None:
+        self._facts: dict[str, Facts] = {}
+        self._lock = threading.Lock()
+
+    # -- reading ---------------------------------------------------------------------
+    def read(self, session: Session, host: Host) -> tuple[Loopback, ...]:
+        """Every loopback on the router, parsed from show commands (see ios_parse)."""
+        ip_rows = ios_parse.parse_show_ip_interface(session.run(SHOW_IP_INTERFACE))
+        if_rows = ios_parse.parse_show_interfaces(session.run(SHOW_INTERFACES))
+        v6 = ios_parse.parse_show_ipv6_brief(session.run(SHOW_IPV6_BRIEF))
+        running: dict[str, ios_parse.RunningInterface] = {}
+        for name in ios_parse.needs_running_config(ip_rows, v6):
+            command = SHOW_RUNNING_INTERFACE.format(name=name)
+            for block in ios_parse.parse_running_interface(session.run(command)):
+                running[block.name] = block
+        found = ios_parse.loopbacks(ip_rows, if_rows, v6, running)
+        with self._lock:
+            self._facts[host.name] = Facts(found, ios_parse.router_id(ip_rows))
+        return found
+
+    def facts(self, host: Host) -> Facts | None:
+        """The last read of `host`, if any."""
+        with self._lock:
+            return self._facts.get(host.name)
+
+    def router_id(self, host: Host) -> str | None:
+        """The router-id OSPF/BGP would pick on `host` now (from the last read)."""
+        facts = self.facts(host)
+        return str(facts.router_id) if facts and facts.router_id else None
+
+    def wanted(
+        self, host: Host, observed: Sequence[Loopback], *, purge: bool = False
+    ) -> tuple[Loopback, ...]:
+        """The inventory's loopbacks; under purge, plus `absent` for every other loopback
+        on the router (never a non-loopback interface)."""
+        named = {lb.name for lb in host.loopbacks}
+        extra = tuple(
+            Loopback(lb.name, state="absent")
+            for lb in observed
+            if purge and lb.name not in named and ios_parse.is_loopback(lb.name)
+        )
+        return tuple(host.loopbacks) + extra
+
+    # -- changing --------------------------------------------------------------------
+    def commands(self, host: Host, changes: Sequence[Change]) -> list[str]:
+        """IOS configuration lines for `changes`, one `interface X` per run of changes."""
+        facts = self.facts(host)
+        observed = {lb.name: lb for lb in facts.loopbacks} if facts else {}
+        state = {name: list(lb.ipv4) for name, lb in observed.items()}
+        lines: list[str] = []
+        current: str | None = None
+
+        def enter(name: str) -> None:
+            nonlocal current
+            if current != name:
+                lines.append(f"interface {name}")
+                current = name
+
+        for c in changes:
+            v4 = state.setdefault(c.interface, [])
+            if c.kind == "delete":
+                lines.append(f"no interface {c.interface}")
+                current = None
+                state[c.interface] = []
+                continue
+            enter(c.interface)
+            if c.kind == "create":
+                continue
+            if c.kind == "description":
+                lines.append(f" description {c.text}")
+            elif c.kind == "no_description":
+                lines.append(" no description")
+            elif c.kind == "enable":
+                lines.append(" no shutdown")
+            elif c.kind == "disable":
+                lines.append(" shutdown")
+            elif c.kind == "set_primary":
+                lines += _set_primary(c, v4)
+            elif c.kind == "add_address":
+                lines.append(_add(c.address, v4))
+            elif c.kind == "remove_address":
+                lines.append(_remove(c.address, v4))
+        return lines
+
+    def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
+        """Send `commands` in one configuration session; DeviceError names the first
+        line IOS refused (IOS goes on with the lines after it: the caller restores)."""
+        if not commands:
+            return
+        output = session.configure(commands)
+        found = find_refusal(output, commands)
+        if found is not None:
+            command, message = found
+            what = f"refused {command!r}" if command else "refused the change"
+            raise DeviceError(f"{host.name}: IOS {what}: {message}")
+
+    def save(self, session: Session, host: Host) -> None:
+        """`write memory`; DeviceError unless IOS confirms with [OK]."""
+        output = session.run(WRITE_MEMORY)
+        if WRITE_OK not in output:
+            last = output.strip().splitlines()[-1] if output.strip() else "no answer"
+            raise DeviceError(
+                f"{host.name}: {WRITE_MEMORY} did not confirm ({last}); the change is live "
+                "but not saved: run `write memory` on the router"
+            )
+
+
+def _set_primary(c: Change, v4: list[ipaddress.IPv4Interface]) -> list[str]:
+    # IOS replaces the primary in place: the planner has already removed the new primary
+    # where it was a secondary, and re-adds the old one where it stays as a secondary.
+    assert isinstance(c.address, ipaddress.IPv4Interface)
+    if v4:
+        v4.pop(0)
+    v4.insert(0, c.address)
+    return [f" ip address {_mask(c.address)}"]
+
+
+def _add(addr: IPInterface | None, v4: list[ipaddress.IPv4Interface]) -> str:
+    if isinstance(addr, ipaddress.IPv6Interface):
+        return f" ipv6 address {addr.with_prefixlen}"
+    assert isinstance(addr, ipaddress.IPv4Interface)
+    if not v4:
+        v4.append(addr)
+        return f" ip address {_mask(addr)}"
+    v4.append(addr)
+    return f" ip address {_mask(addr)} secondary"
+
+
+def _remove(addr: IPInterface | None, v4: list[ipaddress.IPv4Interface]) -> str:
+    if isinstance(addr, ipaddress.IPv6Interface):
+        return f" no ipv6 address {addr.with_prefixlen}"
+    assert isinstance(addr, ipaddress.IPv4Interface)
+    primary = bool(v4) and v4[0] == addr
+    if addr in v4:
+        v4.remove(addr)
+    return f" no ip address {_mask(addr)}" + ("" if primary else " secondary")

@@ -1,0 +1,308 @@
+"""Cisco IOS show outputs → structured rows → observed Loopbacks. Pure: text in, data out.
+
+Sources, each the best parsed one for its fields (ntc-templates, pinned to major 9):
+- `show ip interface`: every interface, IPv4 primary + secondaries with prefix lengths
+  (device order, primary first), admin state.
+- `show interfaces`: descriptions (and admin state, cross-checked).
+- `show ipv6 interface brief`: every interface's IPv6 addresses, without prefix lengths.
+- `show running-config interface LoopbackN`, only for loopbacks with a global IPv6
+  address: the prefix lengths. ntc-templates 9 has no `show ipv6 interface` template
+  and its running-config template keeps one IPv6 address per interface and raises on
+  IOS's trailing `end`, so this one command is read with a small TextFSM template of
+  our own (RUNNING_CONFIG_TEMPLATE); its address set must equal the brief's.
+
+Every function raises ParseError (a DeviceError) when an answer cannot be read: an
+unparsable or refused answer is a failure, never "no loopbacks".
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from loopbackctl.errors import DeviceError
+from loopbackctl.model import IPInterface, Loopback
+
+SHOW_IP_INTERFACE = "show ip interface"
+SHOW_INTERFACES = "show interfaces"
+SHOW_IPV6_BRIEF = "show ipv6 interface brief"
+SHOW_RUNNING_INTERFACE = "show running-config interface {name}"
+
+# Field names of the IOS templates changed between ntc-templates majors (e.g. 1.x
+# `ipaddr` → `ip_address`): only this major's names are read.
+NTC_TEMPLATES_MAJOR = 9
+# ntc-templates file per command: read by name, not through the index, so neither
+# NTC_TEMPLATES_DIR nor an index change can swap the template under us.
+NTC_TEMPLATE_FILES: Mapping[str, str] = {
+    SHOW_IP_INTERFACE: "cisco_ios_show_ip_interface.textfsm",
+    SHOW_INTERFACES: "cisco_ios_show_interfaces.textfsm",
+    SHOW_IPV6_BRIEF: "cisco_ios_show_ipv6_interface_brief.textfsm",
+}
+
+LOOPBACK_NAME = re.compile(r"Loopback(\d+)")
+# `show ip interface` / `show interfaces` link status of an interface that is `shutdown`.
+ADMIN_DOWN = "administratively down"
+# `show ipv6 interface brief` prints this instead of an address when there is none.
+V6_UNASSIGNED = "unassigned"
+
+# A show command IOS refused answers with these (lenient templates would parse them to
+# an empty table, which must never read as "no loopbacks").
+SHOW_REFUSALS = (
+    "% Invalid input detected",
+    "% Incomplete command",
+    "% Ambiguous command",
+    "% Unknown command",
+)
+
+# `show running-config interface X`: IOS prints a header, the block, and a trailing
+# `end` (which makes ntc-templates' own template raise). Lines of the block that do not
+# touch IPv6 addresses are skipped; IPv6 forms loopbackctl does not manage (eui-64,
+# anycast, autoconfig...) are collected in OTHER so the caller can refuse to guess.
+RUNNING_CONFIG_TEMPLATE = r"""Value Required INTERFACE (\S+)
+Value List IPV6 ([0-9A-Fa-f:.]+/\d+)
+Value List OTHER (\S.*?)
+
+Start
+  ^Building\s+configuration
+  ^Current\s+configuration\s*:
+  ^!
+  ^\s*$$
+  ^interface\s+${INTERFACE}\s*$$ -> Interface
+  ^end\s*$$
+  ^. -> Error
+
+Interface
+  ^\s+ipv6\s+address\s+${IPV6}\s*$$
+  ^\s+ipv6\s+address\s+\S+\s+link-local\s*$$
+  ^\s+ipv6\s+address\s+${OTHER}\s*$$
+  ^\s+\S
+  ^!\s*$$ -> Record Start
+  ^end\s*$$ -> Record Start
+  ^\s*$$
+  ^. -> Error
+"""
+
+
+class ParseError(DeviceError):
+    """An IOS answer could not be read into the model."""
+
+
+@dataclass(frozen=True)
+class IpInterfaceRow:
+    """One interface of `show ip interface`."""
+
+    name: str
+    shutdown: bool
+    ipv4: tuple[ipaddress.IPv4Interface, ...]
+
+
+@dataclass(frozen=True)
+class InterfaceRow:
+    """One interface of `show interfaces`."""
+
+    name: str
+    shutdown: bool
+    description: str | None
+
+
+@dataclass(frozen=True)
+class RunningInterface:
+    """One interface block of `show running-config interface X` (IPv6 addresses only)."""
+
+    name: str
+    ipv6: tuple[ipaddress.IPv6Interface, ...]
+    other: tuple[str, ...]
+
+
+def is_loopback(name: str) -> bool:
+    return LOOPBACK_NAME.fullmatch(name) is not None
+
+
+def loopback_number(name: str) -> int:
+    m = LOOPBACK_NAME.fullmatch(name)
+    return int(m.group(1)) if m else -1
+
+
+@lru_cache(maxsize=1)
+def _ntc_dir() -> Path:
+    try:
+        version = metadata.version("ntc-templates")
+    except metadata.PackageNotFoundError:
+        raise ParseError(
+            f"ntc-templates is not installed; install ntc-templates {NTC_TEMPLATES_MAJOR}.x"
+        ) from None
+    if version.split(".")[0] != str(NTC_TEMPLATES_MAJOR):
+        raise ParseError(
+            f"ntc-templates {version} is installed but loopbackctl reads the field names of "
+            f"major {NTC_TEMPLATES_MAJOR}; install ntc-templates>={NTC_TEMPLATES_MAJOR},"
+            f"<{NTC_TEMPLATES_MAJOR + 1}"
+        )
+    import ntc_templates
+
+    return Path(ntc_templates.__file__).parent / "templates"
+
+
+@lru_cache(maxsize=8)
+def _template_text(command: str) -> str:
+    if command == SHOW_RUNNING_INTERFACE:
+        return RUNNING_CONFIG_TEMPLATE
+    return (_ntc_dir() / NTC_TEMPLATE_FILES[command]).read_text()
+
+
+def _refused(command: str, text: str) -> None:
+    for line in text.splitlines():
+        if line.strip().startswith(SHOW_REFUSALS):
+            raise ParseError(f"IOS refused {command!r}: {line.strip()}")
+
+
+def textfsm_rows(command: str, text: str) -> list[dict[str, Any]]:
+    """Rows (lower-case keys) of the pinned template for `command`; ParseError on failure.
+
+    `command` is one of the SHOW_* constants (SHOW_RUNNING_INTERFACE unformatted).
+    """
+    import textfsm
+
+    _refused(command, text)
+    try:
+        fsm = textfsm.TextFSM(io.StringIO(_template_text(command)))
+        rows = fsm.ParseText(text)
+    except (textfsm.TextFSMError, textfsm.TextFSMTemplateError) as exc:
+        raise ParseError(f"cannot parse the answer to {command!r}: {exc}") from None
+    header = [h.lower() for h in fsm.header]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def _require(rows: list[dict[str, Any]], command: str) -> list[dict[str, Any]]:
+    # Every router has interfaces: an empty table means an answer we did not understand.
+    if not rows:
+        raise ParseError(f"the answer to {command!r} lists no interface; cannot read it")
+    return rows
+
+
+def parse_show_ip_interface(text: str) -> list[IpInterfaceRow]:
+    """Every interface with its IPv4 addresses in device order (primary first)."""
+    out: list[IpInterfaceRow] = []
+    for row in _require(textfsm_rows(SHOW_IP_INTERFACE, text), SHOW_IP_INTERFACE):
+        ips, lens = row["ip_address"], row["prefix_length"]
+        if len(ips) != len(lens):
+            raise ParseError(f"{row['interface']}: addresses and prefix lengths do not pair")
+        try:
+            v4 = tuple(ipaddress.IPv4Interface(f"{a}/{n}") for a, n in zip(ips, lens, strict=True))
+        except ValueError as exc:
+            raise ParseError(f"{row['interface']}: unreadable IPv4 address: {exc}") from None
+        out.append(IpInterfaceRow(row["interface"], row["link_status"] == ADMIN_DOWN, v4))
+    return out
+
+
+def parse_show_interfaces(text: str) -> list[InterfaceRow]:
+    """Every interface with its admin state and description (None when it has none)."""
+    return [
+        InterfaceRow(row["interface"], row["link_status"] == ADMIN_DOWN, row["description"] or None)
+        for row in _require(textfsm_rows(SHOW_INTERFACES, text), SHOW_INTERFACES)
+    ]
+
+
+def parse_show_ipv6_brief(text: str) -> dict[str, tuple[ipaddress.IPv6Address, ...]]:
+    """Interface → its global (non link-local) IPv6 addresses, in device order."""
+    out: dict[str, tuple[ipaddress.IPv6Address, ...]] = {}
+    for row in _require(textfsm_rows(SHOW_IPV6_BRIEF, text), SHOW_IPV6_BRIEF):
+        found: list[ipaddress.IPv6Address] = []
+        for a in row["ipv6_address"]:
+            if a.lower() == V6_UNASSIGNED:
+                continue
+            try:
+                addr = ipaddress.IPv6Address(a)
+            except ValueError:
+                raise ParseError(f"{row['interface']}: unreadable IPv6 address {a!r}") from None
+            if not addr.is_link_local:
+                found.append(addr)
+        out[row["interface"]] = tuple(found)
+    return out
+
+
+def parse_running_interface(text: str) -> list[RunningInterface]:
+    """Interface blocks of `show running-config interface X` with their IPv6 prefixes."""
+    out: list[RunningInterface] = []
+    for row in textfsm_rows(SHOW_RUNNING_INTERFACE, text):
+        try:
+            v6 = tuple(ipaddress.IPv6Interface(a) for a in row["ipv6"])
+        except ValueError as exc:
+            raise ParseError(f"{row['interface']}: unreadable IPv6 address: {exc}") from None
+        out.append(RunningInterface(row["interface"], v6, tuple(row["other"])))
+    return out
+
+
+def _one(rows: Iterable[Any], name: str, command: str) -> Any:
+    found = [r for r in rows if r.name == name]
+    if len(found) != 1:
+        raise ParseError(f"{command!r} shows {name} {len(found)} times; cannot read it")
+    return found[0]
+
+
+def needs_running_config(
+    ip_rows: Sequence[IpInterfaceRow], v6: Mapping[str, Sequence[ipaddress.IPv6Address]]
+) -> list[str]:
+    """Loopbacks whose IPv6 prefix lengths must be read from their running configuration."""
+    return [r.name for r in ip_rows if is_loopback(r.name) and v6.get(r.name)]
+
+
+def loopbacks(
+    ip_rows: Sequence[IpInterfaceRow],
+    if_rows: Sequence[InterfaceRow],
+    v6: Mapping[str, Sequence[ipaddress.IPv6Address]],
+    running: Mapping[str, RunningInterface],
+) -> tuple[Loopback, ...]:
+    """Every loopback on the device, by number, from the four parsed sources.
+
+    The sources must agree where they overlap (the interface list, admin state, the IPv6
+    address set); if they do not, the state is not known and ParseError is raised.
+    """
+    out: list[Loopback] = []
+    for ip in (r for r in ip_rows if is_loopback(r.name)):
+        name = ip.name
+        info: InterfaceRow = _one(if_rows, name, SHOW_INTERFACES)
+        if info.shutdown != ip.shutdown:
+            raise ParseError(f"{name}: admin state differs between show commands; retry")
+        if name not in v6:
+            raise ParseError(f"{name}: missing from {SHOW_IPV6_BRIEF!r}; cannot read IPv6")
+        addrs: list[IPInterface] = list(ip.ipv4)
+        if v6[name]:
+            cfg = running.get(name)
+            if cfg is None:
+                raise ParseError(f"{name}: IPv6 prefix lengths were not read")
+            if cfg.other:
+                raise ParseError(
+                    f"{name}: IPv6 configuration loopbackctl does not manage: "
+                    + "; ".join(f"ipv6 address {o}" for o in cfg.other)
+                )
+            if {a.ip for a in cfg.ipv6} != set(v6[name]) or len(cfg.ipv6) != len(v6[name]):
+                raise ParseError(
+                    f"{name}: IPv6 addresses differ between {SHOW_IPV6_BRIEF!r} and the "
+                    "running configuration; retry"
+                )
+            addrs += cfg.ipv6
+        out.append(Loopback(name, tuple(addrs), info.description, ip.shutdown))
+    out.sort(key=lambda lb: loopback_number(lb.name))
+    return tuple(out)
+
+
+def router_id(ip_rows: Sequence[IpInterfaceRow]) -> ipaddress.IPv4Address | None:
+    """The router-id IOS OSPF/BGP pick when none is configured: the highest primary IPv4
+    address of an up loopback, else the highest primary IPv4 address of an up interface
+    (IOS takes interfaces' primary addresses only, never secondaries)."""
+    for wanted in (True, False):
+        ips = [
+            r.ipv4[0].ip
+            for r in ip_rows
+            if is_loopback(r.name) == wanted and not r.shutdown and r.ipv4
+        ]
+        if ips:
+            return max(ips)
+    return None

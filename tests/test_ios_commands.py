@@ -1,0 +1,279 @@
+"""IOS lines from Changes, refusal detection in recorded CLI output, and the planner's
+IOS-specific orderings. No device."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from loopbackctl.errors import DeviceError
+from loopbackctl.model import Host, Loopback
+from loopbackctl.plan import plan_host, plan_restore
+from loopbackctl.platforms import cisco_ios_runtime as rt
+
+DATA = Path(__file__).resolve().parent / "data" / "ios"
+
+
+def lb(name: str, *addrs: str, **kw: object) -> Loopback:
+    return Loopback(name, tuple(ipaddress.ip_interface(a) for a in addrs), **kw)  # type: ignore[arg-type]
+
+
+class FakeSession:
+    """Answers show commands from recorded files; records what is configured."""
+
+    def __init__(self, answers: dict[str, str], config_output: str = "") -> None:
+        self.answers = answers
+        self.config_output = config_output
+        self.sent: list[list[str]] = []
+        self.ran: list[str] = []
+
+    def run(self, command: str) -> str:
+        self.ran.append(command)
+        return self.answers[command]
+
+    def configure(self, commands: Sequence[str]) -> str:
+        self.sent.append(list(commands))
+        return self.config_output
+
+    def close(self) -> None:
+        pass
+
+
+def router1_session() -> FakeSession:
+    d = DATA / "router1"
+    return FakeSession(
+        {
+            "show ip interface": (d / "show_ip_interface.raw").read_text(),
+            "show interfaces": (d / "show_interfaces.raw").read_text(),
+            "show ipv6 interface brief": (d / "show_ipv6_interface_brief.raw").read_text(),
+            "show running-config interface Loopback0": (
+                d / "show_running-config_interface_Loopback0.raw"
+            ).read_text(),
+        }
+    )
+
+
+HOST = Host("core1", "cisco_ios")
+
+
+def plan_lines(want: Sequence[Loopback], *, purge: bool = False) -> list[str]:
+    driver = rt.IosDriver()
+    have = driver.read(router1_session(), HOST)
+    host = Host("core1", "cisco_ios", loopbacks=tuple(want))
+    p = plan_host(driver.wanted(host, have, purge=purge), have, driver.policy)
+    return driver.commands(host, p.changes)
+
+
+def test_read_uses_four_show_commands_and_remembers_router_id() -> None:
+    driver = rt.IosDriver()
+    session = router1_session()
+    found = driver.read(session, HOST)
+    assert [x.name for x in found] == ["Loopback0", "Loopback10", "Loopback20"]
+    assert session.ran == [
+        "show ip interface",
+        "show interfaces",
+        "show ipv6 interface brief",
+        "show running-config interface Loopback0",
+    ]
+    assert driver.router_id(HOST) == "198.18.255.1"
+
+
+def test_converged_inventory_plans_nothing() -> None:
+    want = lb(
+        "Loopback0",
+        "198.18.255.1/32",
+        "198.18.254.1/32",
+        "2001:db8:ff::1/128",
+        "2001:db8:1:1::1/64",
+        description="router-id",
+    )
+    assert plan_lines([want]) == []
+
+
+def test_create_loopback() -> None:
+    want = lb("Loopback1", "198.18.1.1/32", "198.18.1.2/32", "2001:db8::1/128", description="x")
+    assert plan_lines([want]) == [
+        "interface Loopback1",
+        " description x",
+        " ip address 198.18.1.1 255.255.255.255",
+        " ip address 198.18.1.2 255.255.255.255 secondary",
+        " ipv6 address 2001:db8::1/128",
+    ]
+
+
+def test_owned_loopback_loses_unnamed_addresses_secondary_first() -> None:
+    # Inventory names Loopback0 with no IPv4: the secondary goes before the primary.
+    want = lb("Loopback0", "2001:db8:ff::1/128", "2001:db8:1:1::1/64", description="router-id")
+    assert plan_lines([want]) == [
+        "interface Loopback0",
+        " no ip address 198.18.254.1 255.255.255.255 secondary",
+        " no ip address 198.18.255.1 255.255.255.255",
+    ]
+
+
+def test_remove_ipv6_and_shut() -> None:
+    want = lb(
+        "Loopback0",
+        "198.18.255.1/32",
+        "198.18.254.1/32",
+        "2001:db8:ff::1/128",
+        description="router-id",
+        shutdown=True,
+    )
+    assert plan_lines([want]) == [
+        "interface Loopback0",
+        " no ipv6 address 2001:db8:1:1::1/64",
+        " shutdown",
+    ]
+
+
+def test_secondary_promoted_to_primary() -> None:
+    # IOS refuses `ip address P M` while P is a secondary, and replacing the primary drops
+    # the old one: remove P as secondary, set it primary, add the old primary back.
+    want = lb(
+        "Loopback0",
+        "198.18.254.1/32",
+        "198.18.255.1/32",
+        "2001:db8:ff::1/128",
+        "2001:db8:1:1::1/64",
+        description="router-id",
+    )
+    assert plan_lines([want]) == [
+        "interface Loopback0",
+        " no ip address 198.18.254.1 255.255.255.255 secondary",
+        " ip address 198.18.254.1 255.255.255.255",
+        " ip address 198.18.255.1 255.255.255.255 secondary",
+    ]
+
+
+def test_new_primary_replaces_old_in_place() -> None:
+    want = lb("Loopback10", "198.18.253.54/32", description="anycast dns", shutdown=True)
+    assert plan_lines([want]) == [
+        "interface Loopback10",
+        " ip address 198.18.253.54 255.255.255.255",
+    ]
+
+
+def test_absent_loopback_is_removed_and_others_untouched() -> None:
+    assert plan_lines([Loopback("Loopback10", state="absent")]) == ["no interface Loopback10"]
+    assert plan_lines([Loopback("Loopback99", state="absent")]) == []
+
+
+def test_purge_removes_only_unnamed_loopbacks() -> None:
+    want = lb(
+        "Loopback0",
+        "198.18.255.1/32",
+        "198.18.254.1/32",
+        "2001:db8:ff::1/128",
+        "2001:db8:1:1::1/64",
+        description="router-id",
+    )
+    assert plan_lines([want], purge=True) == ["no interface Loopback10", "no interface Loopback20"]
+    assert plan_lines([want]) == []
+
+
+def test_restore_puts_primary_and_secondaries_back() -> None:
+    driver = rt.IosDriver()
+    before = driver.read(router1_session(), HOST)
+    # As if a push had half-happened: primary replaced, secondary gone, IPv6 added.
+    after = (
+        lb(
+            "Loopback0",
+            "198.18.9.9/32",
+            "2001:db8:ff::1/128",
+            "2001:db8:1:1::1/64",
+            "2001:db8:9::9/128",
+            description="changed",
+        ),
+        *before[1:],
+        lb("Loopback30", "198.18.30.1/32"),
+    )
+    driver._facts["core1"] = rt.Facts(after, None)
+    p = plan_restore(before, after, ["Loopback0", "Loopback30"], driver.policy)
+    assert driver.commands(HOST, p.changes) == [
+        "interface Loopback0",
+        " description router-id",
+        " no ipv6 address 2001:db8:9::9/128",
+        " ip address 198.18.255.1 255.255.255.255",
+        " ip address 198.18.254.1 255.255.255.255 secondary",
+        "no interface Loopback30",
+    ]
+
+
+# -- push: refusal detection on IOS's own words --------------------------------------
+
+COMMANDS = [
+    "interface Loopback1",
+    " ip address 198.18.1.1 255.255.255.255",
+    " ip address 127.0.0.2 255.255.255.255 secondary",
+    " description after",
+]
+
+
+def _transcript(refused_at: int, message: list[str]) -> str:
+    lines = ["configure terminal", "Enter configuration commands, one per line.  End with CNTL/Z."]
+    prompt = "r1(config)#"
+    for i, cmd in enumerate(COMMANDS):
+        lines.append(prompt + cmd)
+        if i == refused_at:
+            lines += message
+        prompt = "r1(config-if)#"
+    lines += [prompt + "end", "r1#"]
+    return "\n".join(lines) + "\n"
+
+
+REFUSALS = {
+    "invalid input": ["                       ^", "% Invalid input detected at '^' marker.", ""],
+    "incomplete": ["% Incomplete command.", ""],
+    "ambiguous": ['% Ambiguous command:  "ip add"'],
+    "no percent: host address": ["Not a valid host address - 127.0.0.2"],
+    "no percent: bad mask": ["Bad mask /32 for address 172.16.2.78"],
+    "overlap": ["% 198.18.1.1 overlaps with Loopback0"],
+    "ipv6 overlap": ["% 2001:DB8::/64 is overlapping with 2001:DB8::/64 on Loopback0"],
+    "other % error": ["% Cannot remove the primary address while secondaries exist"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_every_ios_refusal_names_the_refused_line(case: str) -> None:
+    session = FakeSession({}, _transcript(2, REFUSALS[case]))
+    with pytest.raises(DeviceError) as err:
+        rt.IosDriver().push(session, HOST, COMMANDS)
+    text = str(err.value)
+    assert "ip address 127.0.0.2 255.255.255.255 secondary" in text
+    assert REFUSALS[case][-1].strip() in text or REFUSALS[case][-2].strip() in text
+
+
+def test_clean_transcript_and_syslog_lines_are_not_refusals() -> None:
+    out = _transcript(
+        1,
+        [
+            "*Mar  1 00:00:01.123: %LINEPROTO-5-UPDOWN: Line protocol on "
+            "Interface Loopback1, changed state to up"
+        ],
+    )
+    session = FakeSession({}, out)
+    rt.IosDriver().push(session, HOST, COMMANDS)
+    assert session.sent == [COMMANDS]
+
+
+def test_description_quoting_a_refusal_is_not_a_refusal() -> None:
+    cmds = ["interface Loopback1", " description % Invalid input detected"]
+    out = "r1(config)#interface Loopback1\nr1(config-if)# description % Invalid input detected\n"
+    rt.IosDriver().push(FakeSession({}, out), HOST, cmds)
+
+
+def test_nothing_to_push_opens_no_config_session() -> None:
+    session = FakeSession({})
+    rt.IosDriver().push(session, HOST, [])
+    assert session.sent == []
+
+
+def test_save_requires_ok() -> None:
+    driver = rt.IosDriver()
+    driver.save(FakeSession({"write memory": "Building configuration...\n[OK]\n"}), HOST)
+    with pytest.raises(DeviceError, match="not saved"):
+        driver.save(FakeSession({"write memory": "Building configuration...\n"}), HOST)
