@@ -1,15 +1,69 @@
-"""Local mode's commands (placeholder until local mode lands)."""
+"""Local mode's commands: `verify --local`, `apply --local`, `probe`.
+
+Order matters: usage errors (unknown netns, missing privilege, a bad inventory) are found
+before anything is sent or changed, and the namespace is entered before any socket,
+thread or `ip` process exists, so all of them run inside it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from loopbackctl.errors import UsageError
+from loopbackctl.local import system
+from loopbackctl.result import SUCCESS
+
+NO_PRIVILEGE = (
+    "apply --local needs CAP_NET_ADMIN to change lo, and this process does not have it;"
+    " run it as root (for example with sudo)"
+)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("--local is not implemented yet")
+    """verify/apply --local; 0 as intended, 1 failing checks or a failed repair."""
+    from loopbackctl.local import engine, output, target
+
+    applying = args.command == "apply"
+    check = applying and bool(args.check)
+    if getattr(args, "limit", None):
+        raise UsageError("--limit selects inventory hosts; --local checks this machine only")
+    if applying and getattr(args, "purge", False):
+        raise UsageError("apply --local never removes addresses the inventory does not name")
+    if args.netns is not None:
+        system.netns_path(args.netns)
+    if applying and not check and not system.has_cap(system.CAP_NET_ADMIN):
+        raise UsageError(NO_PRIVILEGE)
+    expected = target.resolve(getattr(args, "inventory", None), args.local_host)
+    if args.netns is not None:
+        system.enter_netns(args.netns)
+    name = args.netns or target.short_hostname()
+    if applying:
+        report = engine.apply(name, expected, args.probes, args.netns, check)
+    else:
+        report = engine.verify(name, expected, args.probes, args.netns)
+    sys.stdout.write(output.render(report, args.format or "table"))
+    return 0 if report.result.status in SUCCESS else 1
 
 
 def probe(args: argparse.Namespace) -> int:
-    raise UsageError("probe is not implemented yet")
+    """0 when something listens on the loopback ADDRESS:PORT, else 1 with the reason."""
+    from loopbackctl.local import probe as probing
+    from loopbackctl.local import roundtrip
+
+    address, port = probing.parse_target(args.target)
+    if args.netns is not None:
+        system.enter_netns(args.netns)
+    outcome, ms, error = roundtrip.connect_outcome(address, port, args.timeout)
+    lo_up: bool | None = None
+    if outcome == "timeout":
+        try:
+            state = system.read_lo()
+            lo_up = state.up if state is not None else None
+        except system.LocalError:
+            lo_up = None
+    listening, sentence = probing.explain(
+        address, port, outcome, ms, error.errno if error else None, args.timeout, lo_up
+    )
+    print(sentence)
+    return 0 if listening else 1
