@@ -1,0 +1,734 @@
+"""IOS command modes as subclasses of fake-switches' Cisco command processors.
+
+Each command is a ``do_<word>`` method (``no x`` is ``do_no_x``); words may be abbreviated
+as on IOS, an ambiguous abbreviation prints ``% Ambiguous command:  "<line>"``. Refusals
+print exactly what IOS prints, with the caret placed under the offending word (the column
+counts the prompt, as on a real terminal).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fake_switches.cisco.command_processor.config import ConfigCommandProcessor
+from fake_switches.cisco.command_processor.config_interface import (
+    ConfigInterfaceCommandProcessor,
+)
+from fake_switches.cisco.command_processor.config_vlan import ConfigVlanCommandProcessor
+from fake_switches.cisco.command_processor.config_vrf import ConfigVRFCommandProcessor
+from fake_switches.cisco.command_processor.default import DefaultCommandProcessor
+from fake_switches.cisco.command_processor.enabled import (
+    EnabledCommandProcessor,
+    version_text,
+)
+from fake_switches.cisco.command_processor.piping import PipingProcessor
+from netaddr import AddrFormatError, IPNetwork  # type: ignore[import-untyped,unused-ignore]
+
+from . import render
+from .model import (
+    LOOPBACK,
+    MUST_DELETE_SECONDARY,
+    SOURCE_MANUAL,
+    LoopbackPort,
+    RouterPort,
+    check_ipv4,
+    check_ipv6,
+    find_port,
+    parse_dotted_quad,
+    parse_interface,
+    router_ports,
+)
+
+if TYPE_CHECKING:
+    from .core import IosRouterCore
+
+INVALID = "% Invalid input detected at '^' marker."
+INCOMPLETE = "% Incomplete command."
+BAD_SECRETS = "% Bad secrets"
+
+
+def tokens_of(line: str) -> list[tuple[int, str]]:
+    """(column, word) of each word of the part of ``line`` before any `` | ``."""
+    head = line.split(" | ", 1)[0]
+    return [(m.start(), m.group(0)) for m in re.finditer(r"\S+", head)]
+
+
+def pick(word: str, options: Sequence[str]) -> tuple[str | None, bool]:
+    """Resolve an IOS keyword abbreviation: (option, ambiguous)."""
+    low = word.lower()
+    found = [o for o in options if o.lower().startswith(low)]
+    if low in (o.lower() for o in found):
+        return next(o for o in found if o.lower() == low), False
+    if len(found) == 1:
+        return found[0], False
+    return None, len(found) > 1
+
+
+class IosCommandMixin:
+    """IOS parsing rules shared by every mode: abbreviations, caret and refusals."""
+
+    core: IosRouterCore
+    _nargs = 0
+
+    # Provided by fake-switches' BaseCommandProcessor.
+    write_line: Callable[[str], None]
+    write: Callable[[str], None]
+
+    def get_command_func(self, line: str) -> tuple[Callable[..., Any] | None, list[str]]:
+        """Map a line to (handler, args); the handler for ``no`` alone is an incomplete."""
+        words = line.strip().split()
+        if not words or words[0].startswith("!"):
+            return (lambda *_: None), []
+        command, args = words[0].lower(), words[1:]
+        if command == "no":
+            if not args:
+                return self._incomplete, []
+            command, args = "no_" + args[0].lower(), args[1:]
+        command = command.replace("-", "_")
+        names = [n for n in dir(self) if n.startswith("do_" + command)]
+        if "do_" + command in names:
+            names = ["do_" + command]
+        if len(names) > 1:
+            return self._ambiguous, []
+        if not names:
+            return None, []
+        self._nargs = len(args)
+        return getattr(self, names[0]), args
+
+    def _incomplete(self, *_: str) -> None:
+        self.incomplete()
+
+    def _ambiguous(self, *_: str) -> None:
+        self.write_line(f'% Ambiguous command:  "{self.core.line_text.strip()}"')
+
+    def incomplete(self) -> None:
+        """Print IOS's ``% Incomplete command.`` and the blank line after it."""
+        self.write_line(INCOMPLETE)
+        self.write_line("")
+
+    def invalid(self, arg_index: int) -> None:
+        """Print the caret line and ``% Invalid input ...`` for argument ``arg_index``."""
+        words = tokens_of(self.core.line_text)
+        index = len(words) - self._nargs + arg_index
+        column = words[index][0] if 0 <= index < len(words) else len(self.core.line_text)
+        self.write_line(" " * (len(self.core.line_prompt) + column) + "^")
+        self.write_line(INVALID)
+        self.write_line("")
+
+    def keyword(self, arg_index: int, word: str, options: Sequence[str]) -> str | None:
+        """Resolve a keyword argument or print the IOS refusal and return None."""
+        found, ambiguous = pick(word, options)
+        if found is None:
+            if ambiguous:
+                self._ambiguous()
+            else:
+                self.invalid(arg_index)
+        return found
+
+    def interface_arg(self, args: Sequence[str], start: int, must_exist: bool) -> str | None:
+        """Parse an interface name from ``args[start:]`` (nothing may follow it)."""
+        ref = parse_interface(self.core.switch_configuration, list(args[start:]))
+        if ref.error == "incomplete":
+            self.incomplete()
+            return None
+        if ref.error == "ambiguous":
+            self._ambiguous()
+            return None
+        if ref.error is not None:
+            self.invalid(start + ref.bad_token)
+            return None
+        if len(args) > start + ref.used:
+            self.invalid(start + ref.used)
+            return None
+        if must_exist and find_port(self.core.switch_configuration, ref.name) is None:
+            self.invalid(start)
+            return None
+        return ref.name
+
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Write output line by line (so ``| include`` and friends can filter)."""
+        for line in lines:
+            self.write_line(line)
+
+
+SHOW_TOPICS = ("interfaces", "ip", "ipv6", "running-config", "startup-config", "version")
+USER_SHOW_TOPICS = ("interfaces", "ip", "ipv6", "version")
+
+
+class ShowMixin(IosCommandMixin):
+    """``show`` commands; user EXEC mode gets the subset IOS allows there."""
+
+    show_topics: Sequence[str] = SHOW_TOPICS
+
+    def show_command(self, *args: str) -> None:
+        """show interfaces|ip interface|ipv6 interface brief|running-config|... ."""
+        if not args:
+            self.write_line('% Type "show ?" for a list of subcommands')
+            self.write_line("")
+            return
+        topic = self.keyword(0, args[0], self.show_topics)
+        conf = self.core.switch_configuration
+        hostname = self.core.hostname
+        if topic == "interfaces":
+            ports = self._ports_arg(args, 1)
+            if ports is not None:
+                self.write_lines(render.show_interfaces(hostname, conf, ports))
+        elif topic == "ip":
+            if len(args) < 2:
+                self.incomplete()
+            elif self.keyword(1, args[1], ("interface",)):
+                if len(args) > 2 and len(args[2]) > 1 and "brief".startswith(args[2].lower()):
+                    ports = self._ports_arg(args, 3)
+                    if ports is not None:
+                        lines = render.show_ip_interface_brief(conf)
+                        names = {p.name for p in ports}
+                        rows = [row for row in lines[1:] if row.split()[0] in names]
+                        self.write_lines([lines[0], *rows])
+                else:
+                    ports = self._ports_arg(args, 2)
+                    if ports is not None:
+                        self.write_lines(render.show_ip_interface(ports))
+        elif topic == "ipv6":
+            if len(args) < 3:
+                self.incomplete()
+            elif self.keyword(1, args[1], ("interface",)) and self.keyword(2, args[2], ("brief",)):
+                ports = self._ports_arg(args, 3)
+                if ports is not None:
+                    self.write_lines(render.show_ipv6_interface_brief(hostname, conf, ports))
+        elif topic == "running-config":
+            if len(args) == 1:
+                self.write_lines(render.show_running_config(self.core.running_body()))
+            elif self.keyword(1, args[1], ("interface",)):
+                name = self.interface_arg(args, 2, must_exist=True)
+                port = find_port(conf, name) if name else None
+                if port is not None:
+                    self.write_lines(render.show_running_config_interface(port))
+        elif topic == "startup-config":
+            if len(args) > 1:
+                self.invalid(1)
+            else:
+                self.write_lines(render.show_startup_config(self.core.startup_body))
+        elif topic == "version":
+            ports = router_ports(conf)
+            self.write_line(
+                version_text(hostname=hostname, vlan_port_count=0, port_count=len(ports))
+            )
+
+    def _ports_arg(self, args: Sequence[str], start: int) -> list[RouterPort] | None:
+        """All interfaces when ``args`` ends at ``start``, else the one named there."""
+        conf = self.core.switch_configuration
+        if len(args) <= start:
+            return router_ports(conf)
+        name = self.interface_arg(args, start, must_exist=True)
+        port = find_port(conf, name) if name else None
+        return [port] if port is not None else None
+
+
+class IosUserExecProcessor(ShowMixin, DefaultCommandProcessor):  # type: ignore[misc]
+    """``Router>``: ``enable`` asks for the secret (3 tries, then ``% Bad secrets``)."""
+
+    show_topics = USER_SHOW_TOPICS
+    replace_input: str | bool
+    sub_processor: Any
+
+    def __init__(self, core: IosRouterCore, enabled: IosEnabledProcessor) -> None:
+        super().__init__(enabled)
+        self.core = core
+        self.tries = 0
+
+    def do_show(self, *args: str) -> None:
+        """The show commands user EXEC mode allows."""
+        self.show_command(*args)
+
+    def do_enable(self, *args: str) -> None:
+        """Ask for the enable secret."""
+        if args:
+            self.invalid(0)
+            return
+        self.tries = 0
+        self._ask_secret()
+
+    def _ask_secret(self) -> None:
+        self.write("Password: ")
+        self.replace_input = ""
+        self.continue_to(self.continue_enabling)
+
+    def continue_enabling(self, line: str) -> None:
+        """Compare the typed secret with the configured one (text, exact)."""
+        self.replace_input = False
+        if line == self.core.secret:
+            self.move_to(self.enabled_processor)
+            return
+        self.tries += 1
+        if self.tries < 3:
+            self._ask_secret()
+        else:
+            self.write_line(BAD_SECRETS)
+            self.write_line("")
+
+    def do_terminal(self, *args: str) -> None:
+        """terminal length N / width N / monitor."""
+        terminal_command(self, args)
+
+    def do_exit(self, *args: str) -> None:
+        """Log out."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
+
+    do_logout = do_exit
+
+    def delegate_to_sub_processor(self, line: str) -> bool:
+        """Like fake-switches, but ``disable`` returns here instead of logging out."""
+        sub = self.sub_processor
+        processed: bool = sub.process_command(line)
+        if sub.is_done:
+            if getattr(sub, "disabled", False):
+                self.sub_processor = None
+                self.show_prompt()
+            else:
+                self.is_done = True
+        return processed
+
+
+def terminal_command(proc: IosCommandMixin, args: Sequence[str]) -> None:
+    """Validate ``terminal length|width N`` and ``terminal [no] monitor`` (no output)."""
+    if not args:
+        proc.incomplete()
+        return
+    what = proc.keyword(0, args[0], ("length", "width", "monitor", "no"))
+    if what in ("length", "width"):
+        if len(args) < 2:
+            proc.incomplete()
+        elif not args[1].isdigit() or int(args[1]) > 512:
+            proc.invalid(1)
+        elif len(args) > 2:
+            proc.invalid(2)
+    elif what == "monitor" and len(args) > 1:
+        proc.invalid(1)
+    elif what == "no":
+        if len(args) < 2:
+            proc.incomplete()
+        else:
+            proc.keyword(1, args[1], ("monitor",))
+
+
+class IosEnabledProcessor(ShowMixin, EnabledCommandProcessor):  # type: ignore[misc]
+    """``Router#``: configure, show, write memory, copy running-config startup-config."""
+
+    def __init__(self, core: IosRouterCore, config: IosConfigProcessor) -> None:
+        super().__init__(config)
+        self.core = core
+        self.disabled = False
+
+    def init(self, *args: Any) -> None:
+        """Reset per-entry state (fake-switches re-inits a processor on each entry)."""
+        super().init(*args)
+        self.disabled = False
+
+    def do_show(self, *args: str) -> None:
+        """show ..."""
+        self.show_command(*args)
+
+    def do_configure(self, *args: str) -> None:
+        """configure terminal."""
+        if not args:
+            self.write("Configuring from terminal, memory, or network [terminal]? ")
+            self.continue_to(self.continue_configure)
+            return
+        if self.keyword(0, args[0], ("terminal",)):
+            if len(args) > 1:
+                self.invalid(1)
+            else:
+                self._enter_config()
+
+    def continue_configure(self, line: str) -> None:
+        """Answer to the ``[terminal]?`` question."""
+        if not line.strip() or "terminal".startswith(line.strip().lower()):
+            self._enter_config()
+        else:
+            self.write_line('?Must be "terminal", "memory" or "network"')
+
+    def _enter_config(self) -> None:
+        self.write_line("Enter configuration commands, one per line.  End with CNTL/Z.")
+        self.move_to(self.config_processor)
+
+    def do_copy(self, *args: str) -> None:
+        """copy running-config startup-config (asks for the destination name)."""
+        if len(args) < 2:
+            self.incomplete()
+            return
+        files = ("running-config", "startup-config")
+        source = self.keyword(0, args[0], files)
+        if source is None:
+            return
+        destination = self.keyword(1, args[1], files)
+        if destination is None:
+            return
+        if source != "running-config":
+            self.invalid(0)
+            return
+        if destination != "startup-config":
+            self.invalid(1)
+            return
+        if len(args) > 2:
+            self.invalid(2)
+            return
+        self.write("Destination filename [startup-config]? ")
+        self.continue_to(self.continue_copy)
+
+    def continue_copy(self, _line: str) -> None:
+        """Any answer (Enter) saves to startup-config, as IOS does for the default."""
+        self.write_line("Building configuration...")
+        self.core.save()
+        self.write_line("[OK]")
+
+    def do_write(self, *args: str) -> None:
+        """write [memory] saves; write terminal shows the running configuration."""
+        what = self.keyword(0, args[0], ("memory", "terminal")) if args else "memory"
+        if what is None:
+            return
+        if len(args) > 1:
+            self.invalid(1)
+        elif what == "memory":
+            self.write_line("Building configuration...")
+            self.core.save()
+            self.write_line("[OK]")
+        else:
+            self.write_lines(render.show_running_config(self.core.running_body()))
+
+    def do_terminal(self, *args: str) -> None:
+        """terminal length N / width N / monitor."""
+        terminal_command(self, args)
+
+    def do_disable(self, *args: str) -> None:
+        """Back to user EXEC mode."""
+        if args:
+            self.invalid(0)
+            return
+        self.disabled = True
+        self.is_done = True
+
+    def do_exit(self, *args: str) -> None:
+        """Log out."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
+
+    do_logout = do_exit
+
+
+class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[misc]
+    """``Router(config)#``: interface / no interface / end / exit / do show."""
+
+    def __init__(self, core: IosRouterCore, config_interface: IosInterfaceProcessor) -> None:
+        super().__init__(
+            config_vlan=ConfigVlanCommandProcessor(),
+            config_vrf=ConfigVRFCommandProcessor(),
+            config_interface=config_interface,
+        )
+        self.core = core
+
+    def do_interface(self, *args: str) -> None:
+        """Enter an interface; ``LoopbackN`` is created when missing."""
+        conf = self.core.switch_configuration
+        name = self.interface_arg(args, 0, must_exist=False)
+        if name is None:
+            return
+        port = find_port(conf, name)
+        if port is None:
+            if not name.startswith(LOOPBACK):
+                self.invalid(0)
+                return
+            port = LoopbackPort(name)
+            conf.add_port(port)
+        self.move_to(self.config_interface_processor, port)
+
+    def do_no_interface(self, *args: str) -> None:
+        """Delete a loopback (silently nothing when absent); physical ports stay."""
+        conf = self.core.switch_configuration
+        name = self.interface_arg(args, 0, must_exist=False)
+        if name is None:
+            return
+        port = find_port(conf, name)
+        if not name.startswith(LOOPBACK):
+            self.invalid(0)
+        elif port is not None:
+            conf.remove_port(port)
+
+    def do_default(self, *args: str) -> None:
+        """default interface X: back to an empty configuration."""
+        if not args:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("interface",)) is None:
+            return
+        name = self.interface_arg(args, 1, must_exist=True)
+        port = find_port(self.core.switch_configuration, name) if name else None
+        if port is not None:
+            port.description = None
+            port.clear_addresses()
+            port.shutdown = not port.is_loopback
+
+    def do_end(self, *args: str) -> None:
+        """Leave configuration mode."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
+
+    def do_exit(self, *args: str) -> None:
+        """Leave configuration mode (from an interface: back to config)."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
+
+    def do_do(self, *args: str) -> None:
+        """do show ... from configuration mode."""
+        if not args:
+            self.incomplete()
+            return
+        if len(args[0]) < 2 or not "show".startswith(args[0].lower()):
+            self.invalid(0)
+            return
+        self._nargs = len(args) - 1
+        self.show_command(*args[1:])
+
+
+class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  # type: ignore[misc]
+    """``Router(config-if)#``: description, ip/ipv6 address, shutdown, exit."""
+
+    port: RouterPort
+
+    def __init__(self, core: IosRouterCore) -> None:
+        super().__init__()
+        self.core = core
+
+    def do_description(self, *args: str) -> None:
+        """The rest of the line, verbatim."""
+        if not args:
+            self.incomplete()
+            return
+        match = re.match(r"\s*\S+\s+(.*)$", self.core.line_text)
+        self.port.description = match.group(1).rstrip() if match else " ".join(args)
+
+    def do_no_description(self, *_: str) -> None:
+        """Remove the description."""
+        self.port.description = None
+
+    def do_shutdown(self, *args: str) -> None:
+        """Administratively down."""
+        if args:
+            self.invalid(0)
+        else:
+            self.port.shutdown = True
+
+    def do_no_shutdown(self, *args: str) -> None:
+        """Administratively up."""
+        if args:
+            self.invalid(0)
+        else:
+            self.port.shutdown = False
+
+    def do_exit(self, *args: str) -> None:
+        """Back to configuration mode."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
+
+    def do_ip(self, *args: str) -> None:
+        """ip address A MASK [secondary]."""
+        if not args:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("address",)) is None:
+            return
+        parsed = self._address_args(args)
+        if parsed is None:
+            return
+        address, mask, secondary = parsed
+        port = self.port
+        new = IPNetwork(f"{address}/{mask}")
+        same = port.ips[1:] if secondary else port.ips[:1]
+        if any(ip.ip == new.ip and ip.prefixlen == new.prefixlen for ip in same):
+            return
+        refusal = check_ipv4(self.core.switch_configuration, port, address, mask, secondary)
+        if refusal:
+            self.write_line(refusal)
+            return
+        if secondary:
+            port.ips = [*port.ips, new]
+        elif port.ips:
+            port.ips = [new, *port.ips[1:]]
+        else:
+            port.ips = [new]
+        port.address_source = SOURCE_MANUAL
+
+    def do_no_ip(self, *args: str) -> None:
+        """no ip address [A MASK [secondary]]."""
+        if not args:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("address",)) is None:
+            return
+        port = self.port
+        if len(args) == 1:
+            port.ips = []
+            port.address_source = SOURCE_MANUAL
+            return
+        parsed = self._address_args(args)
+        if parsed is None:
+            return
+        address, _mask, secondary = parsed
+        if secondary:
+            port.ips = port.ips[:1] + [ip for ip in port.ips[1:] if ip.ip != address]
+        elif port.primary is not None and port.primary.ip == address:
+            if port.secondaries:
+                self.write_line(MUST_DELETE_SECONDARY)
+                return
+            port.ips = []
+        port.address_source = SOURCE_MANUAL
+
+    def _address_args(self, args: Sequence[str]) -> tuple[Any, Any, bool] | None:
+        """Parse ``address A MASK [secondary]`` (args[0] is ``address``)."""
+        if len(args) < 2:
+            self.incomplete()
+            return None
+        address = parse_dotted_quad(args[1])
+        if address is None:
+            self.invalid(1)
+            return None
+        if len(args) < 3:
+            self.incomplete()
+            return None
+        mask = parse_dotted_quad(args[2])
+        if mask is None:
+            self.invalid(2)
+            return None
+        secondary = False
+        if len(args) > 3:
+            if self.keyword(3, args[3], ("secondary",)) is None:
+                return None
+            secondary = True
+        if len(args) > 4:
+            self.invalid(4)
+            return None
+        return address, mask, secondary
+
+    def do_ipv6(self, *args: str) -> None:
+        """ipv6 address X/LEN."""
+        if not args:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("address",)) is None:
+            return
+        network = self._v6_args(args)
+        if network is None:
+            return
+        port = self.port
+        if any(n.ip == network.ip and n.prefixlen == network.prefixlen for n in port.ipv6):
+            return
+        refusal = check_ipv6(self.core.switch_configuration, port, network)
+        if refusal:
+            self.write_line(refusal)
+            return
+        port.ipv6 = [*port.ipv6, network]
+
+    def do_no_ipv6(self, *args: str) -> None:
+        """no ipv6 address [X/LEN]."""
+        if not args:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("address",)) is None:
+            return
+        if len(args) == 1:
+            self.port.ipv6 = []
+            return
+        network = self._v6_args(args)
+        if network is not None:
+            self.port.ipv6 = [
+                n
+                for n in self.port.ipv6
+                if not (n.ip == network.ip and n.prefixlen == network.prefixlen)
+            ]
+
+    def _v6_args(self, args: Sequence[str]) -> IPNetwork | None:
+        if len(args) < 2:
+            self.incomplete()
+            return None
+        text = args[1]
+        if "/" not in text:
+            if _v6(text) is None:
+                self.invalid(1)
+            else:
+                self.incomplete()
+            return None
+        network = _v6(text)
+        if network is None:
+            self.invalid(1)
+            return None
+        if len(args) > 2:
+            self.invalid(2)
+            return None
+        return network
+
+
+def _v6(text: str) -> IPNetwork | None:
+    if ":" not in text:
+        return None
+    try:
+        network = IPNetwork(text)
+    except (AddrFormatError, ValueError, TypeError):
+        return None
+    return network if network.version == 6 else None
+
+
+class IosPipingProcessor(PipingProcessor):  # type: ignore[misc]
+    """``| include``/``exclude`` (regex, as IOS), ``| begin``, ``| section``."""
+
+    def do_include(self, *args: str) -> LineFilter:
+        """Keep lines matching the regex."""
+        return LineFilter(" ".join(args), keep=True)
+
+    def do_exclude(self, *args: str) -> LineFilter:
+        """Drop lines matching the regex."""
+        return LineFilter(" ".join(args), keep=False)
+
+    def do_section(self, *args: str) -> SectionFilter:
+        """Keep top-level lines matching the regex and their indented children."""
+        return SectionFilter(" ".join(args))
+
+
+class LineFilter:
+    """Line filter for ``| include`` / ``| exclude``."""
+
+    def __init__(self, pattern: str, keep: bool) -> None:
+        self.regex = re.compile(pattern)
+        self.keep = keep
+
+    def pipe(self, data: str) -> str | bool:
+        """The data to print, or False to print nothing."""
+        found = self.regex.search(data.rstrip("\n")) is not None
+        return data if found == self.keep else False
+
+
+class SectionFilter:
+    """Section filter for ``| section``: a matching parent line and its indented lines."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = re.compile(pattern)
+        self.inside = False
+
+    def pipe(self, data: str) -> str | bool:
+        """The data to print, or False to print nothing."""
+        if data[:1] not in (" ", "\n", ""):
+            self.inside = self.regex.search(data.rstrip("\n")) is not None
+        elif data[:1] != " ":
+            return False
+        return data if self.inside else False
