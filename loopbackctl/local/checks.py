@@ -152,8 +152,9 @@ def _base_check(addr: IPInterface, have: frozenset[IPInterface], state: LoState 
     same_ip = [a for a in have if a.ip == addr.ip]
     if same_ip:
         return Check(name, False, f"missing: lo has {show(same_ip)} instead")
-    down = " (lo is DOWN: bringing it up restores it)" if state is not None and not state.up else ""
-    return Check(name, False, f"missing{down}: `loopbackctl apply --local` restores it")
+    if state is not None and not state.up:
+        return Check(name, False, "missing; lo is DOWN, and bringing it up restores it")
+    return Check(name, False, "missing: `loopbackctl apply --local` restores it")
 
 
 def explain_errno(err: int | None, address: str) -> str:

@@ -2,7 +2,8 @@
 
 Order matters: usage errors (unknown netns, missing privilege, a bad inventory) are found
 before anything is sent or changed, and the namespace is entered before any socket,
-thread or `ip` process exists, so all of them run inside it.
+thread or `ip` process exists, so all of them run inside it. The calling thread returns
+to its own namespace afterwards, so `main()` can be called again in-process.
 """
 
 from __future__ import annotations
@@ -35,13 +36,12 @@ def run(args: argparse.Namespace) -> int:
     if applying and not check and not system.has_cap(system.CAP_NET_ADMIN):
         raise UsageError(NO_PRIVILEGE)
     expected = target.resolve(getattr(args, "inventory", None), args.local_host)
-    if args.netns is not None:
-        system.enter_netns(args.netns)
     name = args.netns or target.short_hostname()
-    if applying:
-        report = engine.apply(name, expected, args.probes, args.netns, check)
-    else:
-        report = engine.verify(name, expected, args.probes, args.netns)
+    with system.inside_netns(args.netns):
+        if applying:
+            report = engine.apply(name, expected, args.probes, args.netns, check)
+        else:
+            report = engine.verify(name, expected, args.probes, args.netns)
     sys.stdout.write(output.render(report, args.format or "table"))
     return 0 if report.result.status in SUCCESS else 1
 
@@ -52,16 +52,15 @@ def probe(args: argparse.Namespace) -> int:
     from loopbackctl.local import roundtrip
 
     address, port = probing.parse_target(args.target)
-    if args.netns is not None:
-        system.enter_netns(args.netns)
-    outcome, ms, error = roundtrip.connect_outcome(address, port, args.timeout)
     lo_up: bool | None = None
-    if outcome == "timeout":
-        try:
-            state = system.read_lo()
-            lo_up = state.up if state is not None else None
-        except system.LocalError:
-            lo_up = None
+    with system.inside_netns(args.netns):
+        outcome, ms, error = roundtrip.connect_outcome(address, port, args.timeout)
+        if outcome == "timeout":
+            try:
+                state = system.read_lo()
+                lo_up = state.up if state is not None else None
+            except system.LocalError:
+                lo_up = None
     listening, sentence = probing.explain(
         address, port, outcome, ms, error.errno if error else None, args.timeout, lo_up
     )

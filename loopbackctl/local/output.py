@@ -56,14 +56,12 @@ def verdict_text(report: Report) -> str:
     r = report.result
     checks = r.checks
     failing = [c.name for c in checks if result_word(c) == "FAIL"]
-    warns = sum(1 for c in checks if result_word(c) == "warn")
-    na = sum(1 for c in checks if result_word(c) == "n/a")
-    extra = ", ".join(
-        part for part in (f"{warns} warning(s)" if warns else "", f"{na} n/a" if na else "") if part
-    )
-    passed = f"{len(checks) - len(failing) - na} of {len(checks) - na} checks pass"
-    if extra:
-        passed += f" ({extra})"
+    counts = {w: sum(1 for c in checks if result_word(c) == w) for w in ("ok", "warn", "n/a")}
+    passed = f"{counts['ok']} of {len(checks) - counts['n/a']} checks ok"
+    if counts["warn"]:
+        passed += f", {counts['warn']} warning(s)"
+    if counts["n/a"]:
+        passed += f", {counts['n/a']} not applicable"
     if r.error:
         return f"{r.error}; {passed}"
     if failing:
@@ -93,16 +91,14 @@ def to_table(report: Report, colour: bool = False) -> str:
             lines += [f"  {c}    # {report.why.get(c, '')}".rstrip(" #") for c in r.changes]
         else:
             lines.append("changes: nothing to change")
-    where = f" in netns {report.netns}" if report.netns else ""
-    head = (
-        f"{report.mode} --local{where}"
-        if report.mode != "apply --check"
-        else (f"apply --local --check{where}")
+    command = (
+        "apply --local --check" if report.mode == "apply --check" else f"{report.mode} --local"
     )
+    where = f"netns {report.netns}" if report.netns else r.name
     status = _paint(r.status, _STATUS_COLOUR.get(r.status), colour)
     summary = f"{report.summary}; " if report.summary else ""
     lines.append(
-        f"{head} on {r.name}: {status}: {summary}{verdict_text(report)} ({r.duration:.2f} s)"
+        f"{command} on {where}: {status}: {summary}{verdict_text(report)} ({r.duration:.2f} s)"
     )
     return "\n".join(lines) + "\n"
 

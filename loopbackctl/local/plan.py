@@ -34,7 +34,10 @@ class Plan:
     blocked: tuple[str, ...] = ()
 
 
-LINK_UP = Step(("link", "set", "dev", "lo", "up"), "lo is DOWN")
+LINK_UP = Step(
+    ("link", "set", "dev", "lo", "up"),
+    "lo is DOWN; coming up, it gets 127.0.0.1/8 and ::1/128 back from the kernel",
+)
 
 
 def plan_link(state: LoState) -> tuple[Step, ...]:

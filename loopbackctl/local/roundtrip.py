@@ -7,6 +7,7 @@ sixth of the time budget of `verify --local`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -110,6 +111,9 @@ def http_check(name: str, address: str, timeout: float) -> Check:
         except OSError as exc:
             return Check(name, False, f"GET {url}: {_why(exc, address)}")
         finally:
+            # Wakes a server still waiting in accept() (Linux: accept fails with EINVAL).
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             server.join(timeout)
     finally:
         listener.close()
@@ -216,6 +220,11 @@ def resolve_check(name: str, hostname: str, ipv6_enabled: bool) -> Check:
         addr = str(info[4][0])
         if addr not in found:
             found.append(addr)
+    return judge_resolution(name, hostname, found, ipv6_enabled)
+
+
+def judge_resolution(name: str, hostname: str, found: list[str], ipv6_enabled: bool) -> Check:
+    """127.0.0.1 missing fails; ::1 missing (IPv6 on) is a warning: lo itself is fine."""
     said = f"resolver returns {', '.join(found) or 'nothing'}"
     if "127.0.0.1" not in found:
         return Check(name, False, f"{said}; 127.0.0.1 is missing: check /etc/hosts")

@@ -1,13 +1,16 @@
 """The kernel, read and changed: `ip`, /proc, capabilities, network namespaces.
 
-Everything here acts in the calling thread's network namespace; `enter_netns` moves the
-calling thread (threads and processes started afterwards inherit it).
+Everything here acts in the calling thread's network namespace; `inside_netns` moves the
+calling thread for a while (threads and processes it starts meanwhile inherit it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from loopbackctl.errors import UsageError
@@ -109,27 +112,52 @@ def netns_path(name: str) -> str:
     return path
 
 
-def enter_netns(name: str) -> None:
-    """Move the calling thread into the named network namespace, or raise UsageError."""
+def _setns(fd: int) -> int:
+    """setns(fd, CLONE_NEWNET) for the calling thread; 0 or the errno. (os.setns is 3.12+.)"""
     import ctypes
 
+    libc = ctypes.CDLL(None, use_errno=True)
+    if int(libc.setns(fd, CLONE_NEWNET)) != 0:
+        return ctypes.get_errno() or errno.EINVAL
+    return 0
+
+
+@contextlib.contextmanager
+def inside_netns(name: str | None) -> Iterator[None]:
+    """Run the body in the named network namespace (None: where we are), then return.
+
+    Only the calling thread moves; threads and processes it starts inside inherit the
+    namespace. UsageError, naming the namespace, when it is unknown or cannot be entered.
+    """
+    if name is None:
+        yield
+        return
     path = netns_path(name)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise UsageError(f"cannot open network namespace {name!r}: {exc.strerror}") from None
+    original = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if int(libc.setns(fd, CLONE_NEWNET)) != 0:
-            err = ctypes.get_errno()
-            if err == 1:  # EPERM
-                raise UsageError(
-                    f"entering network namespace {name!r} needs CAP_SYS_ADMIN,"
-                    " which this process lacks; run it as root"
-                )
+        err = _setns(target)
+        if err == errno.EPERM:
+            raise UsageError(
+                f"entering network namespace {name!r} needs CAP_SYS_ADMIN,"
+                " which this process lacks; run it as root"
+            )
+        if err:
             raise UsageError(
                 f"cannot enter network namespace {name!r}: {os.strerror(err)}"
                 " (is it a namespace made by `ip netns add`?)"
             )
+        try:
+            yield
+        finally:
+            err = _setns(original)
+            if err:
+                raise LocalError(
+                    f"cannot return from network namespace {name!r}: {os.strerror(err)}"
+                )
     finally:
-        os.close(fd)
+        os.close(target)
+        os.close(original)
