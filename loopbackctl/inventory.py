@@ -1,9 +1,17 @@
 """Inventory: Nornir SimpleInventory files → validated `Inventory`, or every error at once.
 
-Resolution follows Nornir: a host field is the host's own value, else the first value
-found in its groups (in order, each group before its parents, depth first), else the
-defaults. `data` resolves per top-level key the same way; a connection option's fields
-likewise, with `extras` taken whole from the first place that sets it.
+Resolution follows Nornir 3 exactly:
+- a host field (hostname, port, username, password, platform) is the host's own value,
+  else the first non-null value in its extended groups (each group, then its parents,
+  depth first, in order, each group once), else the defaults;
+- `data` resolves per top-level key the same way (a key written with a null value still
+  counts as written);
+- connection options resolve per connection name and per field, recursively: the host's
+  own, then for each group in order that group's own, its parents' and the defaults',
+  then the defaults'; `extras` is taken whole from the first place that sets it.
+
+Every problem is a Diagnostic naming file:line:col, host and key; `load` reports all of
+them in one run and raises InventoryError if any is an error.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from loopbackctl.yamlsrc import Document, Path
 
 ENV_INVENTORY = "LOOPBACKCTL_INVENTORY"
 
+Schema = Mapping[str, type | tuple[type, ...]]
 _NUMBER = (int, float)
 # Fields Nornir knows, with their types; `groups` is not allowed in defaults.
 FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -37,6 +46,7 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "data": dict,
     "connection_options": dict,
 }
+HOST_FIELDS = ("hostname", "port", "username", "password", "platform")
 CONNECTION_FIELDS: dict[str, type | tuple[type, ...]] = {
     "hostname": str,
     "port": int,
@@ -68,22 +78,26 @@ LOOPBACK_FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 PERSIST_MODES = ("netplan",)
 SECRET_EXTRAS = ("secret", "passphrase", "key_passphrase")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+# C0 and C1 controls, DEL, and Unicode line/paragraph separators: anything that could
+# end a line or drive a terminal on the way to a device. render.py fences the same set.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9._/+-]*")
+_HOSTNAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?")
+
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+}
 
 
 def _type_name(t: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a mapping",
-    }
     if isinstance(t, tuple):
         return "a number"
-    return names.get(t, t.__name__)
+    return _TYPE_NAMES.get(t, t.__name__)
 
 
 def _is(value: Any, t: type | tuple[type, ...]) -> bool:
@@ -100,23 +114,33 @@ def _number(value: Any) -> float | None:
 def _got(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    return (
-        f"{type(value).__name__} {value!r}"
-        if not isinstance(value, dict | list)
-        else ("a mapping" if isinstance(value, dict) else "a list")
-    )
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"{type(value).__name__} {value!r}"
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """A "; did you mean X?" suffix naming the closest of `choices`, else the empty string."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _keyname(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 @dataclass
 class Entity:
     """A host, group or the defaults as written, with where it was written."""
 
-    kind: str  # "host" | "group" | "defaults"
+    kind: Literal["host", "group", "defaults"]
     name: str
     doc: Document
     path: Path
@@ -124,6 +148,23 @@ class Entity:
 
     def mark(self, *sub: str | int, key: bool = False) -> Mark:
         return self.doc.mark((*self.path, *sub), key=key)
+
+    @property
+    def who(self) -> str | None:
+        """The host a diagnostic about this entity names (None for groups and defaults)."""
+        return self.name if self.kind == "host" else None
+
+    def key(self, path: tuple[Any, ...]) -> str:
+        """How a diagnostic names `path`: relative to a host, else from groups/defaults."""
+        if self.kind == "host":
+            return _keyname(path)
+        if self.kind == "group":
+            return _keyname(("groups", self.name, *path))
+        return _keyname(("defaults", *path))
+
+    @property
+    def title(self) -> str:
+        return "defaults" if self.kind == "defaults" else f"{self.kind} {self.name!r}"
 
 
 @dataclass
@@ -139,6 +180,9 @@ class _Found:
 @dataclass
 class _Checker:
     diags: list[Diagnostic] = field(default_factory=list)
+    # Where YAML itself failed: later checks add no follow-on error at those places.
+    yaml_marks: set[Mark] = field(default_factory=set)
+    yaml_ids: set[int] = field(default_factory=set)
 
     def error(self, mark: Mark, msg: str, host: str | None = None, key: str | None = None) -> None:
         self.diags.append(Diagnostic(mark, msg, "error", host, key))
@@ -147,30 +191,61 @@ class _Checker:
         self.diags.append(Diagnostic(mark, msg, "warning", host, key))
 
 
-def _keyname(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+@dataclass
+class _Sources:
+    hosts: dict[str, Entity] = field(default_factory=dict)
+    groups: dict[str, Entity] = field(default_factory=dict)
+    defaults: Entity | None = None
+    files: tuple[str, ...] = ()
+    # What could not be read: its absence must not cause follow-on errors.
+    broken: set[str] = field(default_factory=set)
+    bad_groups: set[str] = field(default_factory=set)
+    bad_hosts: set[str] = field(default_factory=set)
 
 
 # ---------------------------------------------------------------- reading files
 
 
 def default_path() -> str:
+    """The inventory location when -i is not given: $LOOPBACKCTL_INVENTORY or ./inventory."""
     return os.environ.get(ENV_INVENTORY) or "inventory"
 
 
-def _read(path: FsPath, chk: _Checker) -> Document | None:
+def _locator(kind: str) -> yamlsrc.Locator:
+    """(host, key) for a path inside hosts.yaml, groups.yaml or defaults.yaml."""
+    prefix = "groups" if kind == "group" else "defaults"
+
+    def locate(path: Path) -> tuple[str | None, str | None]:
+        if kind == "host" and path:
+            return str(path[0]), _keyname(path[1:]) or None
+        return None, _keyname((prefix, *path)) if path else None
+
+    return locate
+
+
+def _read(
+    path: FsPath, chk: _Checker, *, locate: yamlsrc.Locator, allow_empty: bool
+) -> Document | None:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        chk.error(Mark(str(path), 1, 1), f"cannot read the file: {exc.strerror}")
+        chk.error(Mark(str(path), 1, 1), f"cannot read the file: {exc.strerror}; check it")
         return None
-    return yamlsrc.load(str(path), raw, chk.diags)
+    before = len(chk.diags)
+    doc = yamlsrc.load(str(path), raw, chk.diags, locate=locate, allow_empty=allow_empty)
+    for d in chk.diags[before:]:
+        chk.yaml_marks.add(d.mark)
+        chk.yaml_ids.add(id(d))
+    return doc
 
 
-def _entities(doc: Document, base: Path, kind: str, chk: _Checker) -> dict[str, Entity]:
+def _entities(
+    doc: Document,
+    base: Path,
+    kind: Literal["host", "group"],
+    chk: _Checker,
+    src: _Sources,
+) -> dict[str, Entity]:
     section: Any = doc.data
     for part in base:
         section = section.get(part) if isinstance(section, dict) else None
@@ -178,12 +253,21 @@ def _entities(doc: Document, base: Path, kind: str, chk: _Checker) -> dict[str, 
         return {}
     if not isinstance(section, dict):
         where = f"'{base[0]}'" if base else "the file's top level"
-        chk.error(doc.mark(base), f"{where} must be a mapping of names to {kind} fields")
+        chk.error(
+            doc.mark(base),
+            f"{where} must be a mapping of {kind} names to their fields, not {_got(section)}",
+        )
+        src.broken.add(kind + "s")
         return {}
     out: dict[str, Entity] = {}
     for name, fields in section.items():
-        if not isinstance(name, str):
-            chk.error(doc.mark((*base, name), key=True), f"{kind} name {name!r} must be text")
+        if not isinstance(name, str) or not name or CONTROL.search(name):
+            chk.error(
+                doc.mark((*base, name), key=True),
+                f"{kind} name {name!r} must be non-empty text without control characters;"
+                " quote it or rename it",
+            )
+            (src.bad_groups if kind == "group" else src.bad_hosts).add(str(name))
             continue
         if fields is None:
             fields = {}
@@ -191,80 +275,121 @@ def _entities(doc: Document, base: Path, kind: str, chk: _Checker) -> dict[str, 
             chk.error(
                 doc.mark((*base, name)),
                 f"{kind} {name!r} must be a mapping of fields, not {_got(fields)}",
+                name if kind == "host" else None,
             )
+            (src.bad_groups if kind == "group" else src.bad_hosts).add(name)
             continue
         out[name] = Entity(kind, name, doc, (*base, name), fields)
     return out
 
 
-def _load_sources(
-    location: str, chk: _Checker
-) -> tuple[dict[str, Entity], dict[str, Entity], Entity | None, tuple[str, ...]]:
+def _load_dir(path: FsPath, chk: _Checker) -> _Sources:
+    src = _Sources()
+    hosts_file = next((p for p in (path / "hosts.yaml", path / "hosts.yml") if p.exists()), None)
+    if hosts_file is None:
+        chk.error(
+            Mark(str(path), 1, 1),
+            "inventory directory has no hosts.yaml; create it (Nornir SimpleInventory"
+            " layout: hosts.yaml, optional groups.yaml and defaults.yaml)",
+        )
+        src.broken.add("hosts")
+        return src
+    files: dict[str, FsPath] = {"hosts": hosts_file}
+    for key in ("groups", "defaults"):
+        for ext in ("yaml", "yml"):
+            if (path / f"{key}.{ext}").exists():
+                files[key] = path / f"{key}.{ext}"
+                break
+    src.files = tuple(str(p) for p in files.values())
+    for key, p in files.items():
+        kind = "host" if key == "hosts" else "group" if key == "groups" else "defaults"
+        doc = _read(p, chk, locate=_locator(kind), allow_empty=key != "hosts")
+        if doc is None:
+            src.broken.add(key)
+            continue
+        if doc.empty:
+            chk.warn(
+                Mark(str(p), 1, 1),
+                f"{p.name} is empty; Nornir reads it as no {key}: delete it or fill it in",
+            )
+            continue
+        if not isinstance(doc.data, dict):
+            what = "defaults fields" if key == "defaults" else f"{kind} names to their fields"
+            chk.error(
+                doc.mark(()),
+                f"the file's top level must be a mapping of {what}, not {_got(doc.data)}",
+            )
+            src.broken.add(key)
+            continue
+        if key == "hosts":
+            src.hosts = _entities(doc, (), "host", chk, src)
+        elif key == "groups":
+            src.groups = _entities(doc, (), "group", chk, src)
+        else:
+            src.defaults = Entity("defaults", "defaults", doc, (), doc.data)
+    return src
+
+
+def _load_file(path: FsPath, chk: _Checker) -> _Sources:
+    src = _Sources(files=(str(path),))
+
+    def locate(p: Path) -> tuple[str | None, str | None]:
+        if len(p) >= 2 and p[0] == "hosts":
+            return str(p[1]), _keyname(p[2:]) or None
+        return None, _keyname(p) or None
+
+    doc = _read(path, chk, locate=locate, allow_empty=False)
+    if doc is None:
+        src.broken.add("hosts")
+        return src
+    if not isinstance(doc.data, dict):
+        chk.error(
+            doc.mark(()),
+            "the file's top level must be a mapping with 'hosts:' (and optionally"
+            f" 'groups:', 'defaults:'), not {_got(doc.data)}",
+        )
+        src.broken.add("hosts")
+        return src
+    for key in doc.data:
+        if key not in ("hosts", "groups", "defaults"):
+            hint = did_you_mean(str(key), ["hosts", "groups", "defaults"])
+            chk.error(
+                doc.mark((key,), key=True),
+                f"unknown top-level key {key!r}; a single-file inventory holds hosts, groups"
+                f" and defaults{hint}",
+                None,
+                str(key),
+            )
+    if "hosts" not in doc.data:
+        chk.error(doc.mark(()), "the file has no 'hosts:' mapping; add one", None, "hosts")
+        src.broken.add("hosts")
+    src.hosts = _entities(doc, ("hosts",), "host", chk, src)
+    src.groups = _entities(doc, ("groups",), "group", chk, src)
+    dsec = doc.data.get("defaults")
+    if isinstance(dsec, dict):
+        src.defaults = Entity("defaults", "defaults", doc, ("defaults",), dsec)
+    elif dsec is not None:
+        chk.error(
+            doc.mark(("defaults",)),
+            f"'defaults' must be a mapping of fields, not {_got(dsec)}",
+            None,
+            "defaults",
+        )
+        src.broken.add("defaults")
+    return src
+
+
+def _load_sources(location: str, chk: _Checker) -> _Sources:
     path = FsPath(location)
     if path.is_dir():
-        hosts_file = path / "hosts.yaml"
-        if not hosts_file.exists():
-            hosts_file = path / "hosts.yml"
-        if not hosts_file.exists():
-            chk.error(
-                Mark(str(path), 1, 1),
-                "inventory directory has no hosts.yaml; create it (Nornir SimpleInventory"
-                " layout: hosts.yaml, optional groups.yaml and defaults.yaml)",
-            )
-            return {}, {}, None, ()
-        files: dict[str, FsPath] = {"hosts": hosts_file}
-        for key in ("groups", "defaults"):
-            for ext in ("yaml", "yml"):
-                if (path / f"{key}.{ext}").exists():
-                    files[key] = path / f"{key}.{ext}"
-                    break
-        docs = {key: _read(p, chk) for key, p in files.items()}
-        for doc in docs.values():
-            if doc is not None and not isinstance(doc.data, dict):
-                chk.error(doc.mark(()), "the file's top level must be a mapping of names")
-        hdoc = docs.get("hosts")
-        hosts = _entities(hdoc, (), "host", chk) if hdoc else {}
-        gdoc = docs.get("groups")
-        groups = _entities(gdoc, (), "group", chk) if gdoc else {}
-        ddoc = docs.get("defaults")
-        defaults = None
-        if ddoc is not None and isinstance(ddoc.data, dict):
-            defaults = Entity("defaults", "defaults", ddoc, (), ddoc.data)
-        return hosts, groups, defaults, tuple(str(p) for p in files.values())
+        return _load_dir(path, chk)
     if not path.exists():
         chk.error(
             Mark(str(path), 1, 1),
             f"no such inventory file or directory; pass -i PATH or set ${ENV_INVENTORY}",
         )
-        return {}, {}, None, ()
-    doc = _read(path, chk)
-    if doc is None:
-        return {}, {}, None, (str(path),)
-    if not isinstance(doc.data, dict):
-        chk.error(
-            doc.mark(()),
-            "the file's top level must be a mapping with 'hosts:' (and optionally"
-            " 'groups:', 'defaults:')",
-        )
-        return {}, {}, None, (str(path),)
-    for key in doc.data:
-        if key not in ("hosts", "groups", "defaults"):
-            chk.error(
-                doc.mark((key,), key=True),
-                f"unknown top-level key {key!r}; expected hosts, groups or defaults"
-                + did_you_mean(str(key), ["hosts", "groups", "defaults"]),
-            )
-    if "hosts" not in doc.data:
-        chk.error(doc.mark(()), "the file has no 'hosts:' mapping; add one")
-    hosts = _entities(doc, ("hosts",), "host", chk)
-    groups = _entities(doc, ("groups",), "group", chk)
-    defaults = None
-    dsec = doc.data.get("defaults")
-    if isinstance(dsec, dict):
-        defaults = Entity("defaults", "defaults", doc, ("defaults",), dsec)
-    elif dsec is not None:
-        chk.error(doc.mark(("defaults",)), "'defaults' must be a mapping of fields")
-    return hosts, groups, defaults, (str(path),)
+        return _Sources(broken={"hosts"})
+    return _load_file(path, chk)
 
 
 # ---------------------------------------------------------------- per-entity checks
@@ -273,49 +398,58 @@ def _load_sources(
 def _check_fields(
     ent: Entity,
     mapping: Mapping[Any, Any],
-    schema: Mapping[str, type | tuple[type, ...]],
+    schema: Schema,
     sub: tuple[str | int, ...],
     chk: _Checker,
     *,
     open_keys: bool = False,
 ) -> None:
-    who = ent.name if ent.kind == "host" else None
+    """Unknown keys (with a "did you mean") and wrong types; null means "not set"."""
     for key, value in mapping.items():
         path = (*sub, key)
         if key not in schema:
             hint = did_you_mean(str(key), list(schema))
             if open_keys and not hint:
-                continue
+                continue  # data belongs to other tools too
+            if not hint and not sub and key in DATA_FIELDS:
+                hint = f"; loopbackctl's {key!r} goes under data:"
+            elif not hint and ent.kind == "defaults" and key == "groups":
+                hint = "; defaults cannot have groups (Nornir): set groups on hosts"
             chk.error(
                 ent.mark(*path, key=True),
-                f"unknown key {key!r} in {ent.kind} {ent.name!r}{hint or ''}"
-                + ("" if hint else f"; valid keys: {', '.join(schema)}"),
-                who,
-                _keyname(path),
+                f"unknown key {key!r} in {ent.title}"
+                + (hint or f"; valid keys: {', '.join(schema)}"),
+                ent.who,
+                ent.key(path),
             )
             continue
         if value is None and key != "groups":
             continue
         if not _is(value, schema[key]):
+            hint = ""
+            if schema[key] is list and isinstance(value, str | int):
+                hint = f"; write it as a list: {key}: [{value}]"
+            elif schema[key] is str and isinstance(value, int | float):
+                hint = f'; quote it: {key}: "{value}"'
             chk.error(
                 ent.mark(*path),
-                f"{key!r} must be {_type_name(schema[key])}, not {_got(value)}",
-                who,
-                _keyname(path),
+                f"{key!r} must be {_type_name(schema[key])}, not {_got(value)}{hint}",
+                ent.who,
+                ent.key(path),
             )
 
 
-def _check_strings(ent: Entity, value: Any, path: tuple[str | int, ...], chk: _Checker) -> None:
-    """No string anywhere may carry a control character or line break."""
+def _check_strings(ent: Entity, value: Any, path: tuple[Any, ...], chk: _Checker) -> None:
+    """No string anywhere (key or value) may carry a control character or line break."""
     if isinstance(value, str):
-        m = _CONTROL.search(value)
+        m = CONTROL.search(value)
         if m:
             chk.error(
                 ent.mark(*path),
-                f"value contains control character {m.group()!r} (a line break or"
-                " control character could inject a command on a device); remove it",
-                ent.name if ent.kind == "host" else None,
-                _keyname(path),
+                f"value contains control character {m.group()!r}: a line break or control"
+                " character could inject a command on a device; remove it",
+                ent.who,
+                ent.key(path),
             )
     elif isinstance(value, dict):
         for k, v in value.items():
@@ -326,85 +460,111 @@ def _check_strings(ent: Entity, value: Any, path: tuple[str | int, ...], chk: _C
             _check_strings(ent, v, (*path, i), chk)
 
 
+def _check_port(ent: Entity, port: Any, path: tuple[str, ...], chk: _Checker) -> None:
+    if _is(port, int) and not 1 <= port <= 65535:
+        chk.error(
+            ent.mark(*path),
+            f"port {port} is out of range; use 1 to 65535 (SSH is 22)",
+            ent.who,
+            ent.key(path),
+        )
+
+
+def _check_platform(ent: Entity, platform: Any, path: tuple[str, ...], chk: _Checker) -> None:
+    if isinstance(platform, str) and not CONTROL.search(platform) and platform not in RULES:
+        chk.error(
+            ent.mark(*path),
+            f"unknown platform {platform!r}{did_you_mean(platform, list(RULES))}"
+            f" (valid: {', '.join(sorted(RULES))})",
+            ent.who,
+            ent.key(path),
+        )
+
+
+def _check_hostname(ent: Entity, hostname: Any, path: tuple[str, ...], chk: _Checker) -> None:
+    if not isinstance(hostname, str) or CONTROL.search(hostname):
+        return
+    try:
+        ipaddress.ip_address(hostname)
+        return
+    except ValueError:
+        pass
+    if len(hostname) > 253 or not _HOSTNAME.fullmatch(hostname):
+        chk.error(
+            ent.mark(*path),
+            f"hostname {hostname!r} is neither an IP address nor a DNS name; write the"
+            " address or name SSH connects to (letters, digits, '-', '.')",
+            ent.who,
+            ent.key(path),
+        )
+
+
 def _check_entity(ent: Entity, chk: _Checker) -> None:
-    who = ent.name if ent.kind == "host" else None
     schema = dict(FIELDS)
     if ent.kind == "defaults":
         del schema["groups"]
     _check_fields(ent, ent.fields, schema, (), chk)
     _check_strings(ent, ent.fields, (), chk)
-    port = ent.fields.get("port")
-    if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 65535:
-        chk.error(ent.mark("port"), f"port {port} is out of range; use 1 to 65535", who, "port")
-    platform = ent.fields.get("platform")
-    if isinstance(platform, str) and platform not in RULES:
-        chk.error(
-            ent.mark("platform"),
-            f"unknown platform {platform!r}{did_you_mean(platform, list(RULES))}"
-            f" (valid: {', '.join(sorted(RULES))})",
-            who,
-            "platform",
-        )
-    hostname = ent.fields.get("hostname")
-    if isinstance(hostname, str) and (not hostname or any(c.isspace() for c in hostname)):
-        chk.error(
-            ent.mark("hostname"),
-            f"hostname {hostname!r} is not a valid host name or address",
-            who,
-            "hostname",
-        )
+    _check_port(ent, ent.fields.get("port"), ("port",), chk)
+    _check_platform(ent, ent.fields.get("platform"), ("platform",), chk)
+    _check_hostname(ent, ent.fields.get("hostname"), ("hostname",), chk)
     groups = ent.fields.get("groups")
     if isinstance(groups, list):
         for i, g in enumerate(groups):
             if not isinstance(g, str):
                 chk.error(
                     ent.mark("groups", i),
-                    f"group name must be text, not {_got(g)}",
-                    who,
-                    "groups",
+                    f"a group name must be text, not {_got(g)}",
+                    ent.who,
+                    ent.key(("groups", i)),
                 )
     if isinstance(ent.fields.get("password"), str):
         chk.warn(
             ent.mark("password"),
             "plaintext password in the inventory; remove it and set LOOPBACKCTL_PASSWORD"
             " or use an SSH key",
-            who,
-            "password",
+            ent.who,
+            ent.key(("password",)),
         )
     conn = ent.fields.get("connection_options")
     if isinstance(conn, dict):
         for cname, copts in conn.items():
+            base = ("connection_options", cname)
             if copts is None:
                 continue
             if not isinstance(copts, dict):
                 chk.error(
-                    ent.mark("connection_options", cname),
-                    f"connection options for {cname!r} must be a mapping",
-                    who,
-                    _keyname(("connection_options", cname)),
+                    ent.mark(*base),
+                    f"connection options for {cname!r} must be a mapping of"
+                    f" {', '.join(CONNECTION_FIELDS)}, not {_got(copts)}",
+                    ent.who,
+                    ent.key(base),
                 )
                 continue
-            _check_fields(ent, copts, CONNECTION_FIELDS, ("connection_options", cname), chk)
+            _check_fields(ent, copts, CONNECTION_FIELDS, base, chk)
+            _check_port(ent, copts.get("port"), (*base, "port"), chk)
+            _check_platform(ent, copts.get("platform"), (*base, "platform"), chk)
+            _check_hostname(ent, copts.get("hostname"), (*base, "hostname"), chk)
+            if isinstance(copts.get("password"), str):
+                chk.warn(
+                    ent.mark(*base, "password"),
+                    "plaintext password in the inventory; remove it and set"
+                    " LOOPBACKCTL_PASSWORD or use an SSH key",
+                    ent.who,
+                    ent.key((*base, "password")),
+                )
             extras = copts.get("extras")
             if isinstance(extras, dict):
                 for secret in SECRET_EXTRAS:
                     if isinstance(extras.get(secret), str):
-                        path = ("connection_options", cname, "extras", secret)
+                        path = (*base, "extras", secret)
                         chk.warn(
                             ent.mark(*path),
                             f"plaintext {secret} in the inventory; remove it and set"
                             " LOOPBACKCTL_SECRET",
-                            who,
-                            _keyname(path),
+                            ent.who,
+                            ent.key(path),
                         )
-            cport = copts.get("port")
-            if isinstance(cport, int) and not isinstance(cport, bool) and not 1 <= cport <= 65535:
-                chk.error(
-                    ent.mark("connection_options", cname, "port"),
-                    f"port {cport} is out of range; use 1 to 65535",
-                    who,
-                    _keyname(("connection_options", cname, "port")),
-                )
     data = ent.fields.get("data")
     if isinstance(data, dict):
         _check_fields(ent, data, DATA_FIELDS, ("data",), chk, open_keys=True)
@@ -412,22 +572,31 @@ def _check_entity(ent: Entity, chk: _Checker) -> None:
 
 
 def _check_data_values(ent: Entity, data: dict[str, Any], chk: _Checker) -> None:
-    who = ent.name if ent.kind == "host" else None
+    who = ent.who
     persist = data.get("persist")
-    if isinstance(persist, str) and persist not in PERSIST_MODES:
+    if isinstance(persist, str) and not CONTROL.search(persist) and persist not in PERSIST_MODES:
         chk.error(
             ent.mark("data", "persist"),
-            f"unknown persist mode {persist!r}; valid: {', '.join(PERSIST_MODES)}",
+            f"unknown persist mode {persist!r}; valid: {', '.join(PERSIST_MODES)}, or leave"
+            f" it out for runtime only{did_you_mean(persist, PERSIST_MODES)}",
             who,
-            "data.persist",
+            ent.key(("data", "persist")),
         )
     ndir = data.get("netplan_dir")
-    if isinstance(ndir, str) and not _SAFE_PATH.fullmatch(ndir):
+    if isinstance(ndir, str) and not CONTROL.search(ndir) and not _SAFE_PATH.fullmatch(ndir):
         chk.error(
             ent.mark("data", "netplan_dir"),
-            f"netplan_dir {ndir!r} must be an absolute path of letters, digits and ._/+-",
+            f"netplan_dir {ndir!r} must be an absolute path of letters, digits and ._/+-"
+            " (e.g. /etc/netplan)",
             who,
-            "data.netplan_dir",
+            ent.key(("data", "netplan_dir")),
+        )
+    elif isinstance(ndir, str) and ".." in ndir.split("/"):
+        chk.error(
+            ent.mark("data", "netplan_dir"),
+            f"netplan_dir {ndir!r} must not contain '..'; write the directory itself",
+            who,
+            ent.key(("data", "netplan_dir")),
         )
     for key in ("connect_timeout", "command_timeout"):
         v = _number(data.get(key))
@@ -436,18 +605,19 @@ def _check_data_values(ent: Entity, data: dict[str, Any], chk: _Checker) -> None
                 ent.mark("data", key),
                 f"{key} {v} must be more than 0 and at most 3600 seconds",
                 who,
-                f"data.{key}",
+                ent.key(("data", key)),
             )
     rid = data.get("router_id")
-    if isinstance(rid, str):
+    if isinstance(rid, str) and not CONTROL.search(rid):
         try:
             ipaddress.IPv4Address(rid)
         except ValueError:
             chk.error(
                 ent.mark("data", "router_id"),
-                f"router_id {rid!r} is not an IPv4 address (a router-id is written as one)",
+                f"router_id {rid!r} is not an IPv4 address; a router-id is written as one,"
+                " e.g. 10.255.0.1",
                 who,
-                "data.router_id",
+                ent.key(("data", "router_id")),
             )
     loopbacks = data.get("loopbacks")
     if isinstance(loopbacks, list):
@@ -458,70 +628,87 @@ def _check_data_values(ent: Entity, data: dict[str, Any], chk: _Checker) -> None
                     ent.mark(*path),
                     f"a loopback must be a mapping with name and addresses, not {_got(lb)}",
                     who,
-                    _keyname(path),
+                    ent.key(path),
                 )
                 continue
             _check_fields(ent, lb, LOOPBACK_FIELDS, path, chk)
-            if "name" not in lb:
-                chk.error(ent.mark(*path), "loopback has no 'name'; add one", who, _keyname(path))
+            if lb.get("name") is None:
+                chk.error(
+                    ent.mark(*path),
+                    "loopback has no 'name'; add one (Loopback0 on IOS, lo on Linux)",
+                    who,
+                    ent.key((*path, "name")),
+                )
             state = lb.get("state")
-            if isinstance(state, str) and state not in ("present", "absent"):
+            if (
+                isinstance(state, str)
+                and not CONTROL.search(state)
+                and state not in ("present", "absent")
+            ):
                 chk.error(
                     ent.mark(*path, "state"),
                     f"state {state!r} must be present or absent",
                     who,
-                    _keyname((*path, "state")),
+                    ent.key((*path, "state")),
                 )
 
 
 # ---------------------------------------------------------------- groups and resolution
 
 
-def _lineage(ent: Entity, groups: Mapping[str, Entity], chk: _Checker) -> list[Entity]:
-    """Host or group, then its groups depth first in order (Nornir's lookup order)."""
+def _parents(ent: Entity, groups: Mapping[str, Entity]) -> Iterator[Entity]:
+    gs = ent.fields.get("groups")
+    for gname in gs if isinstance(gs, list) else ():
+        if isinstance(gname, str) and gname in groups:
+            yield groups[gname]
+
+
+def _lineage(ent: Entity, groups: Mapping[str, Entity]) -> list[Entity]:
+    """The entity, then Nornir's extended groups: depth first, in order, each once."""
     out: list[Entity] = [ent]
-    seen: set[str] = set()
+    seen: set[str] = {ent.name} if ent.kind == "group" else set()
 
-    def visit(e: Entity, stack: tuple[str, ...]) -> None:
-        gs = e.fields.get("groups")
-        if not isinstance(gs, list):
-            return
-        for gname in gs:
-            if not isinstance(gname, str):
-                continue
-            if gname in stack:
-                continue  # reported once by _check_cycles
-            g = groups.get(gname)
-            if g is None:
-                continue  # reported by _check_group_refs
-            if gname not in seen:
-                seen.add(gname)
+    def visit(e: Entity) -> None:
+        for g in _parents(e, groups):
+            if g.name not in seen:  # also ends group cycles (reported by _check_cycles)
+                seen.add(g.name)
                 out.append(g)
-            visit(g, (*stack, gname))
+                visit(g)
 
-    visit(ent, (ent.name,) if ent.kind == "group" else ())
+    visit(ent)
     return out
 
 
-def _check_group_refs(ents: list[Entity], groups: Mapping[str, Entity], chk: _Checker) -> None:
+def _check_group_refs(
+    ents: list[Entity], groups: Mapping[str, Entity], src: _Sources, chk: _Checker
+) -> None:
+    if "groups" in src.broken:
+        return  # the groups file could not be read: its names are unknown, not wrong
     for ent in ents:
         gs = ent.fields.get("groups")
         if not isinstance(gs, list):
             continue
         for i, gname in enumerate(gs):
-            if isinstance(gname, str) and gname not in groups:
+            if (
+                isinstance(gname, str)
+                and gname not in groups
+                and gname not in src.bad_groups
+                and not CONTROL.search(gname)
+            ):
                 what = "parent group" if ent.kind == "group" else "group"
                 hint = did_you_mean(gname, list(groups))
+                known = f" (defined: {', '.join(groups)})" if groups and not hint else ""
                 chk.error(
                     ent.mark("groups", i),
-                    f"unknown {what} {gname!r}{hint or '; define it in groups.yaml'}",
-                    ent.name if ent.kind == "host" else None,
-                    "groups",
+                    f"unknown {what} {gname!r}"
+                    + (hint or f"; define it in the groups{known} or remove it here"),
+                    ent.who,
+                    ent.key(("groups", i)),
                 )
 
 
 def _check_cycles(groups: Mapping[str, Entity], chk: _Checker) -> None:
-    state: dict[str, int] = {}
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
 
     def visit(name: str, trail: list[str]) -> None:
         state[name] = 1
@@ -531,19 +718,13 @@ def _check_cycles(groups: Mapping[str, Entity], chk: _Checker) -> None:
             if not isinstance(parent, str) or parent not in groups:
                 continue
             if state.get(parent) == 1:
-                cycle = (
-                    [*trail[trail.index(parent) :], parent]
-                    if parent in trail
-                    else [
-                        name,
-                        parent,
-                    ]
-                )
+                cycle = [*trail[trail.index(parent) :], parent]
                 chk.error(
                     g.mark("groups", i),
-                    f"group cycle: {' -> '.join(cycle)}; a group cannot be its own parent",
+                    f"group cycle: {' -> '.join(cycle)}; a group cannot be its own parent:"
+                    f" remove {parent!r} from the groups of {name!r}",
                     None,
-                    "groups",
+                    g.key(("groups", i)),
                 )
             elif parent not in state:
                 visit(parent, [*trail, parent])
@@ -554,17 +735,17 @@ def _check_cycles(groups: Mapping[str, Entity], chk: _Checker) -> None:
             visit(name, [name])
 
 
-def _resolve(lineage: list[Entity], defaults: Entity | None, key: str) -> _Found | None:
-    for ent in [*lineage, *([defaults] if defaults else [])]:
+def _resolve(chain: list[Entity], key: str) -> _Found | None:
+    for ent in chain:
         v = ent.fields.get(key)
         if v is not None:
             return _Found(v, ent, (key,))
     return None
 
 
-def _resolve_data(lineage: list[Entity], defaults: Entity | None) -> dict[str, _Found]:
+def _resolve_data(chain: list[Entity]) -> dict[str, _Found]:
     out: dict[str, _Found] = {}
-    for ent in [*lineage, *([defaults] if defaults else [])]:
+    for ent in chain:
         data = ent.fields.get("data")
         if not isinstance(data, dict):
             continue
@@ -575,20 +756,44 @@ def _resolve_data(lineage: list[Entity], defaults: Entity | None) -> dict[str, _
 
 
 def _resolve_connection_options(
-    lineage: list[Entity], defaults: Entity | None
+    ent: Entity, groups: Mapping[str, Entity], defaults: Entity | None, trail: frozenset[str]
 ) -> dict[str, dict[str, Any]]:
+    """Nornir's `_get_connection_options_recursively`, for every connection name at once."""
     out: dict[str, dict[str, Any]] = {}
-    for ent in [*lineage, *([defaults] if defaults else [])]:
-        conn = ent.fields.get("connection_options")
+
+    def fill(conn: Any) -> None:
         if not isinstance(conn, dict):
-            continue
+            return
         for cname, copts in conn.items():
             if not isinstance(copts, dict):
                 continue
-            slot = out.setdefault(cname, {})
+            slot = out.setdefault(cname, dict.fromkeys(CONNECTION_FIELDS))
             for f in CONNECTION_FIELDS:
-                if slot.get(f) is None and copts.get(f) is not None:
-                    slot[f] = copts[f]
+                if slot[f] is None:
+                    slot[f] = copts.get(f)
+
+    fill(ent.fields.get("connection_options"))
+    for g in _parents(ent, groups):
+        if g.name not in trail:
+            fill(_resolve_connection_options(g, groups, defaults, trail | {g.name}))
+    if defaults is not None:
+        fill(defaults.fields.get("connection_options"))
+    return out
+
+
+def connection_parameters(host: Host, connection: str) -> dict[str, Any]:
+    """Nornir's `host.get_connection_parameters(connection)` as a dict: the connection's
+    resolved options, each missing field taken from the host, `extras` defaulting to {}."""
+    opts: Mapping[str, Any] = host.connection_options.get(connection) or {}
+    own = {
+        "hostname": host.hostname,
+        "port": host.port,
+        "username": host.username,
+        "password": host.password,
+        "platform": host.platform,
+    }
+    out = {f: opts.get(f) if opts.get(f) is not None else own[f] for f in own}
+    out["extras"] = opts.get("extras") if opts.get("extras") is not None else {}
     return out
 
 
@@ -601,23 +806,31 @@ def _parse_address(
     key = _keyname((*found.path, *sub))
     mark = found.mark(*sub)
     if not isinstance(text, str):
-        chk.error(mark, f"address must be text like 10.0.0.1/32, not {_got(text)}", host, key)
-        return None
-    if "/" not in text:
         chk.error(
             mark,
-            f"address {text!r} has no prefix length; write it as {text}/"
-            + ("128" if ":" in text else "32"),
+            f"an address must be text like 10.0.0.1/32, not {_got(text)}; quote it",
+            host,
+            key,
+        )
+        return None
+    if CONTROL.search(text):
+        return None  # reported where it is written
+    if "/" not in text:
+        full = "128" if ":" in text else "32"
+        chk.error(
+            mark,
+            f"address {text!r} has no prefix length; write it as {text}/{full}",
             host,
             key,
         )
         return None
     try:
         addr = ipaddress.ip_interface(text)
-    except ValueError:
+    except ValueError as exc:
         chk.error(
             mark,
-            f"{text!r} is not a valid IPv4 or IPv6 address with prefix length",
+            f"{text!r} is not a valid IPv4 or IPv6 address with prefix length ({exc});"
+            " write it like 10.255.0.1/32 or 2001:db8::1/128",
             host,
             key,
         )
@@ -627,17 +840,12 @@ def _parse_address(
         return None
     if (
         addr.version == 4
-        and addr.network.prefixlen < 32
-        and addr.ip
-        in (
-            addr.network.network_address,
-            addr.network.broadcast_address,
-        )
         and addr.network.prefixlen < 31
+        and addr.ip in (addr.network.network_address, addr.network.broadcast_address)
     ):
         chk.error(
             mark,
-            f"{text} is the network or broadcast address of its subnet; use a host address",
+            f"{text} is the network or broadcast address of {addr.network}; use a host address",
             host,
             key,
         )
@@ -645,102 +853,129 @@ def _parse_address(
     return addr
 
 
+def _check_description(
+    desc: str, rules: Rules, found: _Found, i: int, host: str, chk: _Checker
+) -> None:
+    mark = found.mark(i, "description")
+    dkey = _keyname((*found.path, i, "description"))
+    if CONTROL.search(desc):
+        return  # reported where it is written
+    if not rules.router:
+        chk.error(
+            mark,
+            "Linux lo has no description; remove it (write it as a YAML comment instead)",
+            host,
+            dkey,
+        )
+        return
+    if not desc.strip():
+        chk.error(mark, "description is empty; write some text or remove the key", host, dkey)
+        return
+    if rules.max_description is not None and len(desc) > rules.max_description:
+        chk.error(
+            mark,
+            f"description is {len(desc)} characters; {rules.name} accepts at most"
+            f" {rules.max_description}: shorten it",
+            host,
+            dkey,
+        )
+    bad = sorted({c for c in desc if c in rules.forbidden_description_chars})
+    if bad:
+        chk.error(
+            mark,
+            f"description contains {''.join(bad)!r}, which {rules.name} reads as a"
+            " command (help request); remove it",
+            host,
+            dkey,
+        )
+    if rules.name == "cisco_ios" and not desc.isascii():
+        chk.error(
+            mark,
+            "description has non-ASCII characters, which IOS stores mangled (verify would"
+            " then always differ); use ASCII",
+            host,
+            dkey,
+        )
+    if desc != desc.strip():
+        chk.error(
+            mark,
+            "description has leading or trailing spaces, which the device drops"
+            " (verify would then always differ); remove them",
+            host,
+            dkey,
+        )
+
+
+def _check_name(name: str, rules: Rules, mark: Mark, host: str, key: str, chk: _Checker) -> None:
+    if CONTROL.search(name):
+        return  # reported where it is written
+    if not rules.interface_pattern.fullmatch(name):
+        hint = ""
+        m = re.fullmatch(r"(?i)(?:lo|loopback)\s*(\d+)", name)
+        if rules.name == "cisco_ios" and m:
+            hint = f"; write Loopback{int(m.group(1))}"
+        elif rules.name == "linux":
+            hint = "; write lo"
+        chk.error(
+            mark,
+            f"interface name {name!r} is not valid on {rules.name} ({rules.interface_hint}){hint}",
+            host,
+            key,
+        )
+    elif rules.max_interface_number is not None:
+        number = int(re.sub(r"\D", "", name))
+        if number > rules.max_interface_number:
+            chk.error(
+                mark,
+                f"{name} is out of range ({rules.interface_hint}); pick a smaller number",
+                host,
+                key,
+            )
+
+
 def _build_loopbacks(
-    host: str,
-    rules: Rules,
-    found: _Found,
-    allow_subnets: bool,
-    chk: _Checker,
-) -> tuple[Loopback, ...]:
+    host: str, rules: Rules, found: _Found, allow_subnets: bool, chk: _Checker
+) -> tuple[list[Loopback], list[_Placed]]:
     out: list[Loopback] = []
+    placed: list[_Placed] = []
     names: dict[str, int] = {}
     for i, lb in enumerate(found.value):
         if not isinstance(lb, dict) or not isinstance(lb.get("name"), str):
             continue
         name: str = lb["name"]
         key = _keyname((*found.path, i, "name"))
-        if not rules.interface_pattern.fullmatch(name):
-            hint = ""
-            m = re.fullmatch(r"(?i)(?:lo|loopback)\s*(\d+)", name)
-            if rules.name == "cisco_ios" and m:
-                hint = f"; write Loopback{int(m.group(1))}"
-            elif rules.name == "linux" and name.lower().startswith("lo"):
-                hint = "; write lo"
-            chk.error(
-                found.mark(i, "name"),
-                f"interface name {name!r} is not valid on {rules.name}"
-                f" ({rules.interface_hint}){hint}",
-                host,
-                key,
-            )
-        elif rules.max_interface_number is not None:
-            number = int(re.sub(r"\D", "", name))
-            if number > rules.max_interface_number:
-                chk.error(
-                    found.mark(i, "name"),
-                    f"{name} is out of range ({rules.interface_hint})",
-                    host,
-                    key,
-                )
+        _check_name(name, rules, found.mark(i, "name"), host, key, chk)
         if name in names:
             chk.error(
                 found.mark(i, "name"),
-                f"loopback {name} is listed twice (also item {names[name]}); merge the two entries",
+                f"loopback {name} is listed twice on this host (also item {names[name]},"
+                f" {found.mark(names[name], 'name')}); merge the two entries",
                 host,
                 key,
             )
         names.setdefault(name, i)
         desc = lb.get("description")
         if isinstance(desc, str):
-            dkey = _keyname((*found.path, i, "description"))
-            if rules.max_description is not None and len(desc) > rules.max_description:
-                chk.error(
-                    found.mark(i, "description"),
-                    f"description is {len(desc)} characters; {rules.name} accepts at most"
-                    f" {rules.max_description}",
-                    host,
-                    dkey,
-                )
-            bad = sorted({c for c in desc if c in rules.forbidden_description_chars})
-            if bad:
-                chk.error(
-                    found.mark(i, "description"),
-                    f"description contains {''.join(bad)!r}, which {rules.name} reads as a"
-                    " command (help request); remove it",
-                    host,
-                    dkey,
-                )
-            if desc != desc.strip():
-                chk.error(
-                    found.mark(i, "description"),
-                    "description has leading or trailing spaces, which the device drops"
-                    " (verify would then always differ); remove them",
-                    host,
-                    dkey,
-                )
-        if desc is not None and not rules.router:
-            chk.error(
-                found.mark(i, "description"),
-                "Linux lo has no description; write it as a YAML comment instead",
-                host,
-                _keyname((*found.path, i, "description")),
-            )
+            _check_description(desc, rules, found, i, host, chk)
         if lb.get("shutdown") is True and not rules.router:
             chk.error(
                 found.mark(i, "shutdown"),
-                "shutdown is not supported on Linux lo (every local service depends on it)",
+                "shutdown is not supported on Linux lo (every local service depends on it);"
+                " remove it",
                 host,
                 _keyname((*found.path, i, "shutdown")),
             )
         addrs = _addresses(host, rules, found, i, "addresses", allow_subnets, chk)
         absent = _addresses(host, rules, found, i, "absent_addresses", True, chk)
-        for a in set(addrs) & set(absent):
-            chk.error(
-                found.mark(i, "absent_addresses"),
-                f"{a} is listed both in addresses and absent_addresses; keep one",
-                host,
-                _keyname((*found.path, i, "absent_addresses")),
-            )
+        present = {a for a, _ in addrs}
+        for a, j in absent:
+            if a in present:
+                chk.error(
+                    found.mark(i, "absent_addresses", j),
+                    f"{a} is listed both in addresses and absent_addresses; keep one",
+                    host,
+                    _keyname((*found.path, i, "absent_addresses", j)),
+                )
         state: Literal["present", "absent"] = "absent" if lb.get("state") == "absent" else "present"
         if state == "absent" and not rules.router:
             chk.error(
@@ -749,18 +984,31 @@ def _build_loopbacks(
                 host,
                 _keyname((*found.path, i, "state")),
             )
+        if state == "absent" and addrs:
+            chk.error(
+                found.mark(i, "addresses"),
+                f"loopback {name} is state: absent but lists addresses; remove the addresses"
+                " or set state: present",
+                host,
+                _keyname((*found.path, i, "addresses")),
+            )
+        anycast = lb.get("anycast") is True
+        if state == "present":
+            placed.extend(
+                _Placed(host, a, found.mark(i, "addresses", j), name, anycast) for a, j in addrs
+            )
         out.append(
             Loopback(
                 name=name,
-                addresses=tuple(addrs),
+                addresses=tuple(a for a, _ in addrs),
                 description=desc if isinstance(desc, str) else None,
                 shutdown=lb.get("shutdown") is True,
                 state=state,
-                absent_addresses=tuple(absent),
-                anycast=lb.get("anycast") is True,
+                absent_addresses=tuple(a for a, _ in absent),
+                anycast=anycast,
             )
         )
-    return tuple(out)
+    return out, placed
 
 
 def _addresses(
@@ -771,24 +1019,30 @@ def _addresses(
     key: str,
     allow_subnets: bool,
     chk: _Checker,
-) -> list[IPInterface]:
-    lb = found.value[i]
-    raw = lb.get(key)
+) -> list[tuple[IPInterface, int]]:
+    """The valid addresses of loopback `i`'s list `key`, each with its index."""
+    raw = found.value[i].get(key)
     if not isinstance(raw, list):
         return []
-    out: list[IPInterface] = []
-    seen: dict[IPInterface, int] = {}
+    out: list[tuple[IPInterface, int]] = []
+    seen: dict[Any, int] = {}
     for j, text in enumerate(raw):
         addr = _parse_address(text, found, (i, key, j), host, chk)
         if addr is None:
             continue
         mark = found.mark(i, key, j)
         kname = _keyname((*found.path, i, key, j))
-        if addr in seen:
-            chk.error(mark, f"{addr} is listed twice in this list; remove one", host, kname)
+        if addr.ip in seen:
+            chk.error(
+                mark,
+                f"{addr.ip} is listed twice in this list (also item {seen[addr.ip]},"
+                f" {found.mark(i, key, seen[addr.ip])}); remove one",
+                host,
+                kname,
+            )
             continue
-        seen[addr] = j
-        if rules.router and (addr.ip.is_loopback):
+        seen[addr.ip] = j
+        if rules.router and addr.ip.is_loopback:
             chk.error(
                 mark,
                 f"{addr} is in {'127.0.0.0/8' if addr.version == 4 else '::1'}, which"
@@ -814,7 +1068,7 @@ def _addresses(
                 host,
                 kname,
             )
-        out.append(addr)
+        out.append((addr, j))
     return out
 
 
@@ -830,53 +1084,88 @@ class _Placed:
     anycast: bool
 
 
-def _fleet_checks(
-    placed: list[_Placed], hosts: Mapping[str, Host], rid_marks: dict[str, Mark], chk: _Checker
-) -> None:
-    by_ip: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, list[_Placed]] = {}
+def _check_same_address(placed: list[_Placed], chk: _Checker) -> set[Any]:
+    """An address on two devices (unless every copy is anycast); linear in the fleet.
+
+    Returns the addresses reported, so that a router-id clash they cause is not reported
+    a second time.
+    """
+    by_ip: dict[Any, list[_Placed]] = {}
+    reported: set[Any] = set()
     for p in placed:
         by_ip.setdefault(p.address.ip, []).append(p)
     for ip, ps in by_ip.items():
-        owners = {p.host for p in ps}
-        if len(owners) > 1 and not all(p.anycast for p in ps):
-            first = ps[0]
-            for other in ps[1:]:
-                if other.host == first.host:
-                    continue
+        if len(ps) < 2 or len({p.host for p in ps}) < 2 or all(p.anycast for p in ps):
+            continue
+        first = ps[0]
+        for other in ps[1:]:
+            if other.host == first.host:
+                continue
+            reported.add(ip)
+            if other.mark == first.mark:
                 chk.error(
                     other.mark,
-                    f"address {ip} is also on host {first.host} ({first.mark}); an address"
-                    " must be on one device only (mark both loopbacks anycast: true if"
-                    " that is intended)",
+                    f"address {ip} reaches both {first.host} and {other.host} from this one"
+                    " line (a group or the defaults gives it to every member); an address"
+                    " must be on one device only: move it to the hosts, or mark the loopback"
+                    " anycast: true if that is intended",
                     other.host,
                     "data.loopbacks",
                 )
-    per_host: dict[str, list[_Placed]] = {}
-    for p in placed:
-        per_host.setdefault(p.host, []).append(p)
-    for host, ps in per_host.items():
-        for a_i, a in enumerate(ps):
-            for b in ps[a_i + 1 :]:
-                if a.address.version != b.address.version:
-                    continue
-                if a.address.ip == b.address.ip:
-                    if a.loopback != b.loopback:
-                        chk.error(
-                            b.mark,
-                            f"{b.address} is also on {a.loopback} of this host ({a.mark});"
-                            " keep it on one loopback",
-                            host,
-                            "data.loopbacks",
-                        )
-                    continue
-                if a.address.network.overlaps(b.address.network):
-                    chk.error(
-                        b.mark,
-                        f"{b.address} on {b.loopback} overlaps {a.address} on {a.loopback}"
-                        f" ({a.mark}); a device refuses overlapping subnets",
-                        host,
-                        "data.loopbacks",
+                continue
+            chk.error(
+                other.mark,
+                f"address {ip} is also on host {first.host} ({first.mark}, {first.loopback});"
+                " an address must be on one device only: change one, or mark both"
+                " loopbacks anycast: true if that is intended",
+                other.host,
+                "data.loopbacks",
+            )
+    return reported
+
+
+def _check_overlaps(host: str, ps: list[_Placed], chk: _Checker) -> None:
+    """Overlapping subnets (or one address on two loopbacks) on one device.
+
+    CIDR blocks either nest or are disjoint, so after sorting by (start, -size) a block
+    overlaps an earlier one exactly when it starts inside the widest block still open.
+    """
+    for version in (4, 6):
+        items = sorted(
+            (p for p in ps if p.address.version == version),
+            key=lambda p: (int(p.address.network.network_address), p.address.network.prefixlen),
+        )
+        open_: _Placed | None = None
+        for p in items:
+            net = p.address.network
+            if open_ is not None and int(net.network_address) <= int(
+                open_.address.network.broadcast_address
+            ):
+                first, second = (open_, p) if open_.mark <= p.mark else (p, open_)
+                if first.address.ip == second.address.ip:
+                    what = f"{second.address.ip} is also on {first.loopback} of this host"
+                    fix = "keep it on one loopback"
+                else:
+                    what = (
+                        f"{second.address} on {second.loopback} overlaps {first.address}"
+                        f" on {first.loopback}"
                     )
+                    fix = (
+                        "overlapping subnets on one device are refused by IOS and make"
+                        " routing ambiguous: change one of them"
+                    )
+                chk.error(second.mark, f"{what} ({first.mark}); {fix}", host, "data.loopbacks")
+                continue
+            if open_ is None or int(net.broadcast_address) > int(
+                open_.address.network.broadcast_address
+            ):
+                open_ = p
+
+
+def _check_router_ids(
+    hosts: Mapping[str, Host], rid_marks: dict[str, Mark], known: set[Any], chk: _Checker
+) -> None:
+    """Two routers with one router-id (explicit, else predicted); `known` clashes skipped."""
     rid_owner: dict[ipaddress.IPv4Address, str] = {}
     for name, h in hosts.items():
         if not (RULES[h.platform].router or h.router_id is not None):
@@ -884,100 +1173,136 @@ def _fleet_checks(
         rid = h.predicted_router_id
         if rid is None:
             continue
-        if rid in rid_owner:
+        if rid in rid_owner and not (h.router_id is None and rid in known):
+            first = rid_owner[rid]
+            how = "set" if h.router_id is not None else "predicted: highest loopback IPv4"
             chk.error(
-                rid_marks.get(name, Mark("?", 1, 1)),
-                f"router-id {rid} (predicted) is also the router-id of {rid_owner[rid]};"
-                " OSPF and BGP need unique router-ids: set data.router_id or change a"
-                " loopback",
+                rid_marks[name],
+                f"router-id {rid} ({how}) is also the router-id of {first}"
+                f" ({rid_marks[first]}); OSPF and BGP need unique router-ids: set"
+                " data.router_id or change a loopback",
                 name,
                 "data.router_id",
             )
         else:
-            rid_owner[rid] = name
+            rid_owner.setdefault(rid, name)
 
 
 # ---------------------------------------------------------------- entry point
 
 
 def load(location: str) -> tuple[Inventory, list[Diagnostic]]:
-    """Load and validate; raise InventoryError listing every error, else return warnings."""
+    """Load and validate; raise InventoryError listing every problem, else return warnings.
+
+    Diagnostics are sorted by file, line and column; each place gets its first-found
+    error only when a YAML-level error is there (no follow-on errors).
+    """
     chk = _Checker()
-    hosts_raw, groups, defaults, sources = _load_sources(location, chk)
-    if not hosts_raw and not any(d.severity == "error" for d in chk.diags) and sources:
-        chk.error(Mark(sources[0], 1, 1), "the inventory defines no hosts; add one")
-    for ent in [*hosts_raw.values(), *groups.values(), *([defaults] if defaults else [])]:
+    src = _load_sources(location, chk)
+    if not src.hosts and not src.broken and not src.bad_hosts and src.files:
+        chk.error(Mark(src.files[0], 1, 1), "the inventory defines no hosts; add one")
+    groups, defaults = src.groups, src.defaults
+    for ent in [*src.hosts.values(), *groups.values(), *([defaults] if defaults else [])]:
         _check_entity(ent, chk)
-    _check_group_refs([*hosts_raw.values(), *groups.values()], groups, chk)
+    _check_group_refs([*src.hosts.values(), *groups.values()], groups, src, chk)
     _check_cycles(groups, chk)
 
     members: dict[str, set[str]] = {g: set() for g in groups}
     hosts: dict[str, Host] = {}
     placed: list[_Placed] = []
     rid_marks: dict[str, Mark] = {}
-    for name, ent in hosts_raw.items():
-        lineage = _lineage(ent, groups, chk)
+    incomplete = bool(src.broken & {"groups", "defaults"})
+    for name, ent in src.hosts.items():
+        lineage = _lineage(ent, groups)
         for g in lineage[1:]:
             members[g.name].add(name)
-        host = _build_host(name, ent, lineage, defaults, chk, placed, rid_marks)
+        gs = ent.fields.get("groups")
+        unresolved = isinstance(gs, list) and any(
+            isinstance(g, str) and g not in groups for g in gs
+        )
+        host = _build_host(
+            ent, lineage, groups, defaults, chk, placed, rid_marks, incomplete or unresolved
+        )
         if host is not None:
             hosts[name] = host
-    _fleet_checks(placed, hosts, rid_marks, chk)
+    clashes = _check_same_address(placed, chk)
+    by_host: dict[str, list[_Placed]] = {}
+    for p in placed:
+        by_host.setdefault(p.host, []).append(p)
+    for name, ps in by_host.items():
+        if len(ps) > 1:
+            _check_overlaps(name, ps, chk)
+    _check_router_ids(hosts, rid_marks, clashes, chk)
 
-    diags = sorted(set(chk.diags), key=lambda d: (d.mark, d.message))
+    diags = _finish(chk)
     if any(d.severity == "error" for d in diags):
         raise InventoryError(diags)
     inv = Inventory(
         hosts=hosts,
         group_members={g: frozenset(m) for g, m in members.items()},
-        sources=sources,
+        sources=src.files,
     )
     return inv, diags
 
 
+def _finish(chk: _Checker) -> list[Diagnostic]:
+    """Deduplicated, sorted, one line each, and no follow-on error where YAML failed."""
+    out: dict[tuple[Mark, str, str, str | None, str | None], Diagnostic] = {}
+    for d in chk.diags:
+        if d.mark in chk.yaml_marks and id(d) not in chk.yaml_ids and d.severity == "error":
+            continue
+        clean = Diagnostic(
+            Mark(yamlsrc.oneline(d.mark.file), d.mark.line, d.mark.col),
+            yamlsrc.oneline(d.message),
+            d.severity,
+            yamlsrc.oneline(d.host) if d.host is not None else None,
+            yamlsrc.oneline(d.key) if d.key is not None else None,
+        )
+        out.setdefault((clean.mark, clean.message, clean.severity, clean.host, clean.key), clean)
+    return sorted(out.values(), key=lambda d: (d.mark, d.severity, d.message))
+
+
 def _build_host(
-    name: str,
     ent: Entity,
     lineage: list[Entity],
+    groups: Mapping[str, Entity],
     defaults: Entity | None,
     chk: _Checker,
     placed: list[_Placed],
     rid_marks: dict[str, Mark],
+    incomplete: bool,
 ) -> Host | None:
+    name = ent.name
+    chain = [*lineage, *([defaults] if defaults else [])]
+
     def get(key: str) -> Any:
-        f = _resolve(lineage, defaults, key)
+        f = _resolve(chain, key)
         return f.value if f is not None else None
 
     platform = get("platform")
     if platform is None:
-        chk.error(
-            ent.mark(key=True) if ent.path else ent.mark(),
-            f"host {name!r} has no platform; set platform: to one of"
-            f" {', '.join(sorted(RULES))} (on the host, a group or defaults)",
-            name,
-            "platform",
-        )
+        if not incomplete:
+            chk.error(
+                ent.mark(key=True),
+                f"host {name!r} has no platform; set platform: to one of"
+                f" {', '.join(sorted(RULES))} (on the host, a group or defaults)",
+                name,
+                "platform",
+            )
         return None
     if not isinstance(platform, str) or platform not in RULES:
         return None  # reported where it is written
     rules = RULES[platform]
-    data = _resolve_data(lineage, defaults)
+    data = _resolve_data(chain)
     allow = data.get("allow_subnet_loopbacks")
-    loopbacks: tuple[Loopback, ...] = ()
+    loopbacks: list[Loopback] = []
     lbf = data.get("loopbacks")
+    mine: list[_Placed] = []
     if lbf is not None and isinstance(lbf.value, list):
-        loopbacks = _build_loopbacks(
+        loopbacks, mine = _build_loopbacks(
             name, rules, lbf, allow is not None and allow.value is True, chk
         )
-        for i, lb in enumerate(loopbacks):
-            if lb.state != "present":
-                continue
-            idx = _index_of(lbf.value, lb.name, i)
-            for addr in lb.addresses:
-                j = _addr_index(lbf.value[idx].get("addresses"), addr)
-                placed.append(
-                    _Placed(name, addr, lbf.mark(idx, "addresses", j), lb.name, lb.anycast)
-                )
+        placed.extend(mine)
     rid_found = data.get("router_id")
     router_id = None
     if rid_found is not None and isinstance(rid_found.value, str):
@@ -985,13 +1310,12 @@ def _build_host(
             router_id = ipaddress.IPv4Address(rid_found.value)
         except ValueError:
             router_id = None
-    rid_marks[name] = (
-        rid_found.mark()
-        if rid_found is not None
-        else lbf.mark()
-        if lbf is not None
-        else ent.mark(key=True)
-    )
+    if rid_found is not None and router_id is not None:
+        rid_marks[name] = rid_found.mark()
+    else:
+        v4 = [p for p in mine if p.address.version == 4]
+        top = max(v4, key=lambda p: p.address.ip) if v4 else None
+        rid_marks[name] = top.mark if top else ent.mark(key=True)
     groups_f = ent.fields.get("groups")
     purge = data.get("purge")
     port = get("port")
@@ -1006,30 +1330,13 @@ def _build_host(
         if isinstance(groups_f, list)
         else (),
         data={k: f.value for k, f in data.items()},
-        connection_options=_resolve_connection_options(lineage, defaults),
-        loopbacks=loopbacks,
+        connection_options=_resolve_connection_options(ent, groups, defaults, frozenset()),
+        loopbacks=tuple(loopbacks),
         router_id=router_id,
         purge=purge is not None and purge.value is True,
     )
 
 
-def _index_of(items: list[Any], name: str, fallback: int) -> int:
-    for i, item in enumerate(items):
-        if isinstance(item, dict) and item.get("name") == name:
-            return i
-    return fallback
-
-
-def _addr_index(items: Any, addr: IPInterface) -> int:
-    if isinstance(items, list):
-        for j, text in enumerate(items):
-            try:
-                if isinstance(text, str) and ipaddress.ip_interface(text) == addr:
-                    return j
-            except ValueError:
-                continue
-    return 0
-
-
 def iter_errors(diags: list[Diagnostic]) -> Iterator[Diagnostic]:
+    """The errors among `diags`."""
     return (d for d in diags if d.severity == "error")

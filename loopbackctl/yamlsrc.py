@@ -1,211 +1,439 @@
 """Safe YAML reading that keeps the file, line and column of every key and value.
 
-Only YAML's standard tags are accepted (no object construction), duplicate keys are
-errors, and aliases are never expanded: a document whose aliases would expand past
-MAX_NODES is refused before anything walks it.
+Contract of `load`:
+- only YAML's standard scalar, list and mapping tags are accepted (nothing constructs an
+  object); a value that does not fit its explicit tag (`!!int abc`) is an error;
+- duplicate keys are errors (the first one is kept), and so are non-scalar keys;
+- aliases are never expanded: an alias shares the anchored value, and a document whose
+  aliases *would* expand past MAX_NODES + 10 values per value written (so anything that
+  later walks the data stays linear in the file's size), or that nests deeper than
+  MAX_DEPTH, is refused while it is read; recursive aliases are refused;
+- nothing in the file, however broken, raises: every problem becomes a Diagnostic.
+
+Events come from libyaml when PyYAML has it (yaml.CSafeLoader's parser, no recursion in
+our own composition), else from PyYAML's pure-Python parser; both give the same result.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+from yaml.resolver import Resolver
 
 from loopbackctl.errors import Diagnostic, Mark
 
 Path = tuple[str | int, ...]
+# Maps a path inside a document to the (host, key) a diagnostic there should name.
+Locator = Callable[[Path], tuple[str | None, str | None]]
 
-MAX_NODES = 200_000
-MAX_BYTES = 32 * 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+MAX_BYTES = 64 * 1024 * 1024
 
-_SCALAR_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
-}
-_MERGE = "tag:yaml.org,2002:merge"
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_Y = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_Y + t for t in ("str", "int", "float", "bool", "null"))
+_TIMESTAMP, _MERGE, _VALUE = _Y + "timestamp", _Y + "merge", _Y + "value"
+_SEQ, _MAP = _Y + "seq", _Y + "map"
+_NONSPECIFIC = (None, "!")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def oneline(text: str) -> str:
+    """`text` with control characters and line breaks escaped, safe to print on one line."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def short_tag(tag: str) -> str:
+    return "!!" + tag[len(_Y) :] if tag.startswith(_Y) else tag
 
 
 @dataclass
 class Document:
-    """A YAML file as plain Python data plus the marks of its values and keys."""
+    """A YAML file as plain Python data plus the (line, col) of its values and keys.
+
+    `empty` when the file holds no value at all (then `data` is None). Marks count from 1.
+    """
 
     file: str
     data: Any = None
-    values: dict[Path, Mark] = field(default_factory=dict)
-    keys: dict[Path, Mark] = field(default_factory=dict)
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    empty: bool = False
 
     def mark(self, path: Path, *, key: bool = False) -> Mark:
         """The mark of `path` (its key when `key`), else of its nearest ancestor."""
         table = self.keys if key else self.values
         for n in range(len(path), -1, -1):
-            if path[:n] in table:
-                return table[path[:n]]
-            if path[:n] in self.values:
-                return self.values[path[:n]]
+            sub = path[:n]
+            found = table.get(sub) or self.values.get(sub)
+            if found is not None:
+                return Mark(self.file, found[0], found[1])
         return Mark(self.file, 1, 1)
 
 
-def _mark(file: str, m: yaml.Mark | None) -> Mark:
-    return Mark(file, m.line + 1, m.column + 1) if m is not None else Mark(file, 1, 1)
+class _Refused(Exception):
+    """Reading stops: the document is unsafe to hold (bomb, recursion, depth)."""
 
 
-def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
-    before = raw[:offset]
-    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+class _Dup:
+    """A path element under a duplicate or invalid key: its marks are kept apart."""
+
+    def __repr__(self) -> str:
+        return "<dropped>"
 
 
-class _Walker:
-    def __init__(self, file: str, diags: list[Diagnostic]) -> None:
+_OPEN = object()
+_MERGE_KEY = object()
+
+
+class _Frame:
+    __slots__ = (
+        "anchor",
+        "bad",
+        "depth",
+        "is_map",
+        "key",
+        "key_mark",
+        "merges",
+        "path",
+        "size",
+        "value",
+    )
+
+    def __init__(self, is_map: bool, path: Path, anchor: str | None, bad: bool) -> None:
+        self.is_map = is_map
+        self.path = path
+        self.value: Any = {} if is_map else []
+        self.key: Any = None  # pending key of a mapping; None when a key is expected
+        self.key_mark: tuple[int, int] = (1, 1)
+        self.merges: list[tuple[Any, tuple[int, int]]] = []
+        self.anchor = anchor
+        self.bad = bad
+        self.size = 1
+        self.depth = 1
+
+
+class _Composer:
+    """Events → plain data with marks; one pass, an explicit stack, no recursion."""
+
+    def __init__(self, file: str, diags: list[Diagnostic], locate: Locator | None) -> None:
         self.file = file
         self.diags = diags
+        self.locate = locate
         self.doc = Document(file)
+        self.resolver = Resolver()
         self.constructor = SafeConstructor()
+        self.anchors: dict[str, Any] = {}
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.empty = True
+        self.documents = 0
+        self.events = 0
+        self.raw_key = ""
+        self.at = (1, 1)
 
-    def error(self, node: yaml.Node, message: str) -> None:
-        self.diags.append(Diagnostic(_mark(self.file, node.start_mark), message))
+    # -- reporting
 
-    def expanded_size(self, node: yaml.Node, memo: dict[int, int]) -> int:
-        # Counted on the node graph, memoised by identity: an alias bomb is measured
-        # without ever being expanded.
-        if id(node) in memo:
-            return memo[id(node)]
-        memo[id(node)] = 1
-        size = 1
-        if isinstance(node, yaml.SequenceNode):
-            size += sum(self.expanded_size(child, memo) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                size += self.expanded_size(k, memo) + self.expanded_size(v, memo)
-        memo[id(node)] = min(size, MAX_NODES + 1)
-        return memo[id(node)]
+    def error(self, at: tuple[int, int], message: str, path: Path | None = None) -> None:
+        host, key = self.locate(path) if self.locate and path is not None else (None, None)
+        self.diags.append(
+            Diagnostic(Mark(self.file, at[0], at[1]), oneline(message), "error", host, key)
+        )
 
-    def walk(self, node: yaml.Node, path: Path) -> Any:
-        self.doc.values[path] = _mark(self.file, node.start_mark)
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag not in _SCALAR_TAGS:
-                self.error(node, f"YAML tag {node.tag!r} is not allowed; write a plain value")
+    # -- scalars
+
+    def scalar(self, ev: ScalarEvent, at: tuple[int, int], path: Path | None) -> Any:
+        tag = ev.tag
+        value: str = ev.value
+        if tag in _NONSPECIFIC:
+            resolve: Any = self.resolver.resolve
+            tag = resolve(yaml.ScalarNode, value, ev.implicit)
+        if tag == _STR or tag in (_MERGE, _VALUE, _TIMESTAMP):
+            return value
+        if tag == _NULL:
+            return None
+        if tag in (_INT, _FLOAT, _BOOL):
+            try:
+                if tag == _BOOL:
+                    return self.constructor.bool_values[value.lower()]
+                node = yaml.ScalarNode(tag, value)
+                if tag == _INT:
+                    return self.constructor.construct_yaml_int(node)
+                return self.constructor.construct_yaml_float(node)
+            except (KeyError, ValueError, yaml.YAMLError):
+                self.error(
+                    at,
+                    f"{value!r} is not a valid {short_tag(tag)}; fix the value or drop the tag",
+                    path,
+                )
                 return None
-            if node.tag == "tag:yaml.org,2002:timestamp":
-                return str(node.value)
-            return self.constructor.construct_object(node, deep=True)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                self.error(node, f"YAML tag {node.tag!r} is not allowed; write a plain list")
-                return None
-            return [self.walk(child, (*path, i)) for i, child in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP:
-                self.error(node, f"YAML tag {node.tag!r} is not allowed; write a plain mapping")
-                return None
-            return self.mapping(node, path)
-        self.error(node, "unsupported YAML node")
+        self.error(
+            at,
+            f"YAML tag {short_tag(tag)!r} is not allowed (tags can construct objects);"
+            " write a plain value",
+            path,
+        )
         return None
 
-    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
-        merged: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                sources = (
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
-                for src in sources:
-                    if not isinstance(src, yaml.MappingNode):
-                        self.error(src, "a merge key (<<) needs a mapping or a list of them")
+    # -- structure
+
+    def child_path(self) -> Path | None:
+        """The path of the next value, or None at the top."""
+        if not self.stack:
+            return ()
+        f = self.stack[-1]
+        if f.is_map:
+            if f.key is None:
+                return None  # a key, not a value
+            if f.key is _MERGE_KEY:
+                return (*f.path, _Dup())  # type: ignore[arg-type]
+            return (*f.path, f.key)
+        return (*f.path, len(f.value))
+
+    def add(self, value: Any, size: int, depth: int, at: tuple[int, int], scalar: bool) -> None:
+        """Attach a finished value (or a key) to the innermost open collection."""
+        if not self.stack:
+            self.root = value
+            self.empty = scalar and value is None and self.raw_key == ""
+            return
+        f = self.stack[-1]
+        f.size += size
+        if f.size > MAX_NODES + 10 * self.events:
+            raise _Refused(
+                f"YAML aliases expand to {f.size}+ values from {self.events} written"
+                " (an alias bomb?); write the values out or use fewer nested aliases"
+            )
+        if depth + 1 > f.depth:
+            f.depth = depth + 1
+        if len(self.stack) + depth > MAX_DEPTH:
+            raise _Refused(f"values nest deeper than {MAX_DEPTH} levels; flatten the data")
+        if not f.is_map:
+            f.value.append(value)
+            return
+        if f.key is None:
+            self.take_key(f, value, at, scalar)
+            return
+        key, f.key = f.key, None
+        if key is _MERGE_KEY:
+            f.merges.append((value, at))
+        elif not isinstance(key, _Dup):
+            f.value[key] = value
+
+    def take_key(self, f: _Frame, key: Any, at: tuple[int, int], scalar: bool) -> None:
+        f.key_mark = at
+        if key is _MERGE_KEY:
+            f.key = key
+            return
+        if not scalar:
+            self.error(at, "a mapping key must be a plain scalar, not a list or mapping", f.path)
+            f.key = _Dup()
+            return
+        if isinstance(key, bool) or not isinstance(key, str | int):
+            key = self.raw_key
+        path = (*f.path, key)
+        if key in f.value:
+            first = self.doc.keys.get(path)
+            where = f" (first at line {first[0]})" if first else ""
+            self.error(
+                at,
+                f"duplicate key {key!r}{where}; YAML would silently keep only the last one:"
+                " remove or rename one of them",
+                path,
+            )
+            f.key = _Dup()
+            return
+        f.key = key
+        self.doc.keys[path] = at
+
+    def start(self, ev: Any, is_map: bool) -> None:
+        path = self.child_path()
+        at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+        if path is None:  # a collection used as a key
+            path = (*self.stack[-1].path, _Dup())  # type: ignore[arg-type]
+        else:
+            self.doc.values[path] = at
+        tag = ev.tag
+        bad = tag not in _NONSPECIFIC and tag != (_MAP if is_map else _SEQ)
+        if bad:
+            self.error(
+                at,
+                f"YAML tag {short_tag(tag)!r} is not allowed (tags can construct objects);"
+                f" write a plain {'mapping' if is_map else 'list'}",
+                path,
+            )
+        if len(self.stack) >= MAX_DEPTH:
+            raise _Refused(f"values nest deeper than {MAX_DEPTH} levels; flatten the data")
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = _OPEN
+        frame = _Frame(is_map, path, ev.anchor, bad)
+        frame.key_mark = at
+        self.stack.append(frame)
+
+    def end(self) -> None:
+        f = self.stack.pop()
+        if f.is_map:
+            self.merge(f)
+        value = None if f.bad else f.value
+        if f.anchor is not None:
+            self.anchors[f.anchor] = (value, f.size, f.depth)
+        at = self.doc.values.get(f.path, f.key_mark)
+        self.add(value, f.size, f.depth, at, scalar=False)
+
+    def merge(self, f: _Frame) -> None:
+        """YAML merge keys (<<): keys written in the mapping win, then sources in order."""
+        for source, at in f.merges:
+            sources = source if isinstance(source, list) else [source]
+            for src in sources:
+                if not isinstance(src, dict):
+                    self.error(at, "a merge key (<<) needs a mapping or a list of them", f.path)
+                    continue
+                for k, v in src.items():
+                    if k not in f.value:
+                        f.value[k] = v
+                        self.doc.values.setdefault((*f.path, k), at)
+                        self.doc.keys.setdefault((*f.path, k), at)
+
+    def alias(self, ev: AliasEvent, at: tuple[int, int]) -> None:
+        found = self.anchors.get(ev.anchor or "")
+        path = self.child_path()
+        if found is None:
+            self.error(at, f"alias *{ev.anchor} has no anchor &{ev.anchor} before it", path)
+            self.add(None, 1, 1, at, scalar=True)
+            return
+        if found is _OPEN:
+            raise _Refused(
+                f"alias *{ev.anchor} refers to a value that contains it (a recursive alias);"
+                " write the value out"
+            )
+        value, size, depth = found
+        self.raw_key = "" if isinstance(value, dict | list) else str(value)
+        if path is not None:
+            self.doc.values[path] = at
+        self.add(value, size, depth, at, scalar=not isinstance(value, dict | list))
+
+    def feed(self, events: Any) -> None:
+        for ev in events:
+            self.events += 1
+            cls = ev.__class__
+            if cls is ScalarEvent:
+                at = self.at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+                path = self.child_path()
+                if path is None:  # a key
+                    f = self.stack[-1]
+                    if ev.tag in _NONSPECIFIC and ev.value == "<<" and ev.implicit[0]:
+                        self.take_key(f, _MERGE_KEY, at, True)
                         continue
-                    for k, v in self.mapping(src, path).items():
-                        merged.setdefault(k, v)
+                    self.raw_key = ev.value
+                    key = self.scalar(ev, at, f.path)
+                    self.take_key(f, key, at, True)
+                    continue
+                self.doc.values[path] = at
+                self.raw_key = ev.value
+                value = self.scalar(ev, at, path)
+                if ev.anchor is not None:
+                    self.anchors[ev.anchor] = (value, 1, 1)
+                self.add(value, 1, 1, at, scalar=True)
                 continue
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
-                self.error(key_node, "a mapping key must be a plain scalar")
-                continue
-            key = self.constructor.construct_object(key_node)
-            if not isinstance(key, str | int) or isinstance(key, bool):
-                key = str(key_node.value)
-            if key in result:
-                first = self.doc.keys.get((*path, key))
-                where = f" (first at line {first.line})" if first else ""
-                self.error(
-                    key_node,
-                    f"duplicate key {key!r}{where}; YAML would silently keep only the last"
-                    " one: remove or rename one of them",
-                )
-                continue
-            self.doc.keys[(*path, key)] = _mark(self.file, key_node.start_mark)
-            result[key] = self.walk(value_node, (*path, key))
-        for k, v in merged.items():
-            result.setdefault(k, v)
-        return result
+            self.at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+            if cls is MappingStartEvent:
+                self.start(ev, True)
+            elif cls is SequenceStartEvent:
+                self.start(ev, False)
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+                self.end()
+            elif cls is AliasEvent:
+                self.alias(ev, self.at)
+            elif cls is DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    raise _Refused(
+                        "file holds more than one YAML document (---); keep one per file"
+                    )
 
 
-def load(file: str, raw: bytes, diags: list[Diagnostic]) -> Document | None:
-    """Parse one YAML file; problems go to `diags` and the result is None on failure."""
-    doc = Document(file)
+def _position(text: str, offset: int, in_bytes: bool) -> tuple[int, int]:
+    before = text.encode("utf-8")[:offset].decode("utf-8", "ignore") if in_bytes else text[:offset]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+
+
+def load(
+    file: str,
+    raw: bytes,
+    diags: list[Diagnostic],
+    *,
+    locate: Locator | None = None,
+    allow_empty: bool = False,
+) -> Document | None:
+    """Parse one YAML file; problems go to `diags`. None when nothing usable was read.
+
+    An empty file (nothing but comments) is an error unless `allow_empty`, when it is a
+    Document whose `data` is None. `locate` names the host and key of a path, for
+    diagnostics about values inside the document.
+    """
+
+    def fail(line: int, col: int, message: str) -> None:
+        diags.append(Diagnostic(Mark(file, line, col), oneline(message)))
+
     if len(raw) > MAX_BYTES:
-        diags.append(Diagnostic(Mark(file, 1, 1), "file is larger than 32 MiB; split it"))
+        fail(1, 1, f"file is larger than {MAX_BYTES // 2**20} MiB; split it")
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = _line_col(raw, exc.start)
-        diags.append(
-            Diagnostic(
-                Mark(file, line, col),
-                f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
-            )
-        )
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "ignore")) + 1
+        fail(line, col, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8")
         return None
     if text.startswith("\ufeff"):
         text = text[1:]
+    composer = _Composer(file, diags, locate)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        composer.feed(yaml.parse(text, Loader=_LOADER))
+    except _Refused as exc:
+        fail(composer.at[0], composer.at[1], str(exc))
+        return None
     except yaml.MarkedYAMLError as exc:
-        problem = exc.problem or str(exc)
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or "cannot parse"
         context = f" {exc.context}" if exc.context else ""
-        diags.append(
-            Diagnostic(
-                _mark(file, exc.problem_mark),
-                f"YAML syntax error: {problem}{context}; fix the indentation or quoting there",
-            )
+        fail(line, col, f"YAML syntax error: {problem}{context}; fix the indentation or quoting")
+        return None
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position, in_bytes=_LOADER is not yaml.SafeLoader)
+        fail(
+            line,
+            col,
+            f"character U+{exc.character:04X} is not allowed in a YAML file"
+            " (a control character); remove it or write it as an escape in double quotes",
         )
         return None
-    except yaml.YAMLError as exc:
-        diags.append(Diagnostic(Mark(file, 1, 1), f"YAML error: {exc}"))
+    except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
+        fail(1, 1, f"YAML error: {exc}; fix the file")
         return None
-    if len(nodes) > 1:
-        second = nodes[1]
-        diags.append(
-            Diagnostic(
-                _mark(file, second.start_mark),
-                "file holds more than one YAML document (---); keep one per file",
-            )
-        )
+    doc = composer.doc
+    doc.data = composer.root
+    doc.empty = composer.empty
+    if doc.empty and not allow_empty:
+        fail(1, 1, "file is empty; it must hold a mapping")
         return None
-    if not nodes or nodes[0] is None:
-        diags.append(Diagnostic(Mark(file, 1, 1), "file is empty; it must hold a mapping"))
-        return None
-    root = nodes[0]
-    walker = _Walker(file, diags)
-    if walker.expanded_size(root, {}) > MAX_NODES:
-        diags.append(
-            Diagnostic(
-                _mark(file, root.start_mark),
-                f"YAML aliases expand to more than {MAX_NODES} values (an alias bomb?);"
-                " write the values out or use fewer nested aliases",
-            )
-        )
-        return None
-    before = len(diags)
-    doc.data = walker.walk(root, ())
-    doc.values, doc.keys = walker.doc.values, walker.doc.keys
-    if len(diags) > before:
-        return doc if doc.data is not None else None
     return doc
