@@ -68,3 +68,13 @@ class TemplateError(UsageError):
 
 class DeviceError(LoopbackctlError):
     """A device refused, failed or could not be reached; reported for that device."""
+
+
+class UnreachableError(DeviceError):
+    """The device could not be reached at all (refused, timed out, no route): status
+    "unreachable". Reached but refused (authentication, host key) stays a DeviceError."""
+
+
+class ConnectionLostError(DeviceError):
+    """An open session ended or stopped answering mid-run; the device's state is unknown
+    until it is read again over a new connection."""

@@ -166,3 +166,44 @@ def plan_restore(
         target = old.get(name, Loopback(name=name, state="absent"))
         changes += plan_loopback(target, new.get(name), policy, exact=True).changes
     return Plan(tuple(changes), ())
+
+
+def diff_lines(have: Loopback | None, want_name: str, plan: Plan) -> list[str]:
+    """The plan for one interface as a readable diff of its state: `-` what goes, `+`
+    what comes, two spaces for what stays (unmanaged addresses are marked)."""
+    changes = [c for c in plan.changes if c.interface == want_name]
+    if not changes:
+        return []
+    removed = {c.address for c in changes if c.kind == "remove_address"}
+    added = [c.address for c in changes if c.kind in ("add_address", "set_primary")]
+    unmanaged = set(plan.unmanaged)
+    lines: list[str] = []
+    kinds = {c.kind for c in changes}
+    if "set_primary" in kinds and have is not None and have.ipv4:
+        removed.add(have.ipv4[0])  # IOS replaces the primary in place
+    if "create" in kinds:
+        lines.append(f"+ interface {want_name}")
+    if "delete" in kinds:
+        lines.append(f"- interface {want_name}")
+    if have is not None:
+        now = "DOWN" if have.shutdown else "UP"
+        if kinds & {"enable", "disable"}:
+            lines += [f"- state {now}", f"+ state {'UP' if 'enable' in kinds else 'DOWN'}"]
+        elif "delete" not in kinds:
+            lines.append(f"  state {now}")
+    elif "enable" in kinds or "create" in kinds:
+        lines.append(f"+ state {'DOWN' if 'disable' in kinds else 'UP'}")
+    for c in changes:
+        if c.kind == "description":
+            if have is not None and have.description:
+                lines.append(f"- description {have.description}")
+            lines.append(f"+ description {c.text}")
+        elif c.kind == "no_description" and have is not None:
+            lines.append(f"- description {have.description}")
+    for a in have.addresses if have is not None else ():
+        if a in removed or "delete" in kinds:
+            lines.append(f"- {a}")
+        elif a not in added:
+            lines.append(f"  {a}" + ("  (unmanaged)" if a in unmanaged else ""))
+    lines += [f"+ {a}" for a in added if a is not None]
+    return lines

@@ -1,0 +1,313 @@
+"""A POSIX shell over netmiko's `linux` connection, with real exit statuses.
+
+netmiko returns text, not exit codes, and spends most of a short session in fixed sleeps
+(session preparation, clear_buffer, prompt polling). Here netmiko opens and authenticates
+the session (`LeanLinuxSSH`: no sleeps, no prompt probing), and `ShellSession` talks to
+the shell with framed commands:
+
+    printf '%s\\n' TOKB<n>; { COMMAND
+    }; printf '\\n%s=%s\\n' TOKE<n> "$?"
+
+TOK is random per session, <n> counts commands, so neither the terminal echo of the line
+nor a late answer to an earlier command can be mistaken for the frame; prompts, banners
+and MOTD fall outside the frames and are ignored. A blocking read on the paramiko channel
+ends as soon as the end frame arrives, and an empty read means the session is gone.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import contextlib
+import re
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import paramiko
+from netmiko.linux.linux_ssh import LinuxSSH
+
+from loopbackctl.driver import ConnectOptions
+from loopbackctl.errors import ConnectionLostError, DeviceError
+from loopbackctl.model import Host
+from loopbackctl.transport import ssh
+from loopbackctl.transport.credentials import Credentials, redact
+
+# CSI and OSC sequences (bracketed paste, window titles in PS1), charset selections.
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>]"
+)
+# First line of every session: no history file on the host (lines can carry file
+# content), C messages, no aliases (e.g. `ip` aliased to `ip -color`).
+SETUP = "unset HISTFILE; export LC_ALL=C; unalias -a 2>/dev/null"
+# A pty in canonical mode keeps at most 4095 bytes of a line; stay well below.
+MAX_LINE = 3000
+
+
+class LeanLinuxSSH(LinuxSSH):
+    """netmiko `linux` without its fixed sleeps: no RETURN + sleep(0.1) before session
+    preparation, no prompt discovery (find_prompt, clear_buffer x2), no cleanup probing.
+    The cost: netmiko's own send_command/find_prompt are not usable on this connection
+    (no base_prompt); ShellSession frames commands instead of waiting for prompts."""
+
+    def _try_session_preparation(self, force_data: bool = True) -> None:
+        self.session_preparation()
+
+    def session_preparation(self) -> None:
+        self.ansi_escape_codes = True
+
+    def cleanup(self, command: str = "exit") -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Result:
+    """One framed command's exit status and output (stdout and stderr, merged by the pty)."""
+
+    command: str
+    status: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+
+def _clean(text: str) -> str:
+    return _ANSI.sub("", text).replace("\r", "")
+
+
+class ShellSession:
+    """A Session on a login shell: `exec` returns exit statuses; `run`/`configure` raise
+    DeviceError on a non-zero status. A timeout or a cut connection closes the session
+    and raises ConnectionLostError."""
+
+    def __init__(self, conn: LinuxSSH, creds: Credentials, options: ConnectOptions) -> None:
+        self.conn, self.creds, self.options = conn, creds, options
+        chan = conn.remote_conn
+        if not isinstance(chan, paramiko.Channel):
+            raise DeviceError(f"{creds.where}: no SSH channel after login")
+        self._chan: paramiko.Channel | None = chan
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._buf = ""
+        self._token = secrets.token_hex(6)
+        self._n = 0
+        self._pending = SETUP + "\n"
+        self.uid: int | None = None
+        self.sent: list[str] = []
+        self.before = ""
+
+    # -- framing ----------------------------------------------------------------------
+
+    def _frame(self, command: str) -> tuple[str, re.Pattern[str]]:
+        self._n += 1
+        tag = f"{self._token}{self._n}"
+        line = f"printf '%s\\n' {tag}B; {{ {command}\n}}; printf '\\n%s=%s\\n' {tag}E \"$?\"\n"
+        rx = re.compile(rf"(?:^|\n){tag}B\n(.*?)\n{tag}E=(\d+)\n", re.S)
+        return line, rx
+
+    def _write(self, data: str) -> None:
+        chan = self._alive()
+        try:
+            chan.sendall(data.encode())
+        except (OSError, EOFError, paramiko.SSHException):
+            self._lost("while sending")
+
+    def _alive(self) -> paramiko.Channel:
+        if self._chan is None:
+            raise ConnectionLostError(f"{self.creds.where}: the session is closed")
+        return self._chan
+
+    def _lost(self, what: str) -> None:
+        self.close()
+        raise ConnectionLostError(f"{self.creds.where}: connection lost {what}")
+
+    def _read_until(self, rx: re.Pattern[str], timeout: float, what: str) -> re.Match[str]:
+        chan = self._alive()
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self._buf)
+            if m is not None:
+                self.before = self._buf[: m.start()]
+                self._buf = self._buf[m.end() :]
+                return m
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close()
+                raise ConnectionLostError(
+                    f"{self.creds.where}: no answer to {what!r} within {timeout:g}s; the"
+                    " session was closed (raise --command-timeout if the host is slow)"
+                )
+            chan.settimeout(remaining)
+            try:
+                data = chan.recv(65536)
+            except TimeoutError:
+                continue
+            except (OSError, EOFError, paramiko.SSHException):
+                self._lost(f"while waiting for {what!r}")
+            if not data:
+                self._lost(f"while waiting for {what!r}")
+            self._buf = _clean(self._buf + self._decoder.decode(data))
+
+    # -- commands ---------------------------------------------------------------------
+
+    def exec_many(self, commands: Sequence[str], timeout: float | None = None) -> list[Result]:
+        """Run `commands` in one round trip (all are sent, whatever each returns)."""
+        if not commands:
+            return []
+        frames = [self._frame(c) for c in commands]
+        self._write(self._pending + "".join(line for line, _ in frames))
+        self._pending = ""
+        t = self.options.command_timeout if timeout is None else timeout
+        out = []
+        for command, (_, rx) in zip(commands, frames, strict=True):
+            m = self._read_until(rx, t, command)
+            out.append(Result(command, int(m.group(2)), m.group(1)))
+        return out
+
+    def exec(self, command: str, timeout: float | None = None) -> Result:
+        return self.exec_many([command], timeout)[0]
+
+    def run(self, command: str) -> str:
+        res = self.exec(command)
+        if not res.ok:
+            raise DeviceError(self.refusal(res))
+        return res.output
+
+    def configure(self, commands: Sequence[str]) -> str:
+        """Run each command in turn; stop at the first non-zero exit status."""
+        out = []
+        for command in commands:
+            self.sent.append(command)
+            res = self.exec(command)
+            out.append(res.output)
+            if not res.ok:
+                raise DeviceError(self.refusal(res))
+        return "\n".join(out)
+
+    def refusal(self, res: Result) -> str:
+        said = " ".join(res.output.split())[:300] or "no message"
+        shown = res.command if len(res.command) <= 120 else res.command[:117] + "..."
+        text = f"{self.creds.where}: `{shown}` failed (exit {res.status}): {said}"
+        return redact(text, self.creds.secrets)
+
+    def write_file(self, path: str, content: bytes, mode: str = "600") -> list[str]:
+        """Atomically replace `path` (temp file + mv in the same directory), keeping the
+        previous file as `path`.bak. Returns the commands sent; on failure removes the
+        temp files, leaves `path` as it was, and raises DeviceError."""
+        directory, _, name = path.rpartition("/")
+        tmp = f"{directory}/.{name}.loopbackctl-tmp"
+        b64 = base64.b64encode(content).decode()
+        chunk = MAX_LINE - 200
+        parts = [b64[i : i + chunk] for i in range(0, len(b64), chunk)] or [""]
+        cmds = [f"umask 077 && printf '%s' '{parts[0]}' > '{tmp}.b64'"]
+        cmds += [f"printf '%s' '{p}' >> '{tmp}.b64'" for p in parts[1:]]
+        cmds.append(
+            f"base64 -d '{tmp}.b64' > '{tmp}' && chmod {mode} '{tmp}' && rm -f '{tmp}.b64'"
+            f" && {{ [ ! -e '{path}' ] || cp -p '{path}' '{path}.bak'; }}"
+            f" && mv -f '{tmp}' '{path}'"
+        )
+        try:
+            self.configure(cmds)
+        except ConnectionLostError:
+            raise
+        except DeviceError:
+            self.exec(f"rm -f '{tmp}' '{tmp}.b64'")
+            raise
+        return cmds
+
+    def read_file(self, path: str) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+        res = self.exec(f"if [ -e '{path}' ]; then base64 -w0 < '{path}'; else (exit 3); fi")
+        if res.status == 3:
+            return None
+        if not res.ok:
+            raise DeviceError(self.refusal(res))
+        try:
+            return base64.b64decode(res.output.strip(), validate=True)
+        except ValueError:
+            raise DeviceError(
+                f"{self.creds.where}: could not read {path}: garbled answer"
+            ) from None
+
+    # -- privileges -------------------------------------------------------------------
+
+    def become_root(self) -> None:
+        """Make the shell root: nothing when already root, else `sudo -v` answering its
+        password prompt with the secret, then `sudo -s` on the cached credentials.
+        Raises DeviceError when sudo refuses (the session is then closed)."""
+        if self.uid is None:
+            self.uid = self._uid()
+        if self.uid == 0:
+            return
+        if not self.creds.secret:
+            raise DeviceError(
+                f"{self.creds.where}: {self.creds.username} is not root and there is no sudo"
+                " secret; set connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET"
+            )
+        prompt = f"{self._token}P:"
+        line, _ = self._frame(f"sudo -p '{prompt}' -v")
+        rx = re.compile(f"{re.escape(prompt)}|\n{self._token}{self._n}E=(\\d+)\n")
+        self._write(self._pending + line)
+        self._pending = ""
+        answered = False
+        while True:
+            m = self._read_until(rx, self.options.command_timeout, "sudo -v")
+            if m.group(0) != prompt:
+                break
+            if answered:  # asked again: the secret was wrong
+                self._write("\x03")
+                self.close()
+                raise DeviceError(
+                    f"{self.creds.where}: sudo refused the secret for {self.creds.username};"
+                    " check connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET"
+                )
+            answered = True
+            self._write(self.creds.secret + "\n")
+        if m.group(1) != "0":
+            said = redact(" ".join(self.before.split())[-200:], self.creds.secrets)
+            self.close()
+            raise DeviceError(
+                f"{self.creds.where}: sudo refused {self.creds.username}: {said}; grant sudo"
+                " (sudoers) or log in as root"
+            )
+        # Credentials are cached for this terminal now, so `sudo -s` asks nothing and the
+        # root shell reads the next line. (sudoers timestamp_timeout=0 would ask again.)
+        self._n += 1
+        ready = f"{self._token}{self._n}R"
+        self._write(f"sudo -p '{prompt}' -s\n{SETUP}; printf '%s\\n' {ready}\n")
+        rx = re.compile(f"{re.escape(prompt)}|(?:^|\n){ready}\n")
+        m = self._read_until(rx, self.options.command_timeout, "sudo -s")
+        if m.group(0) == prompt:
+            self._write("\x03")
+            self.close()
+            raise DeviceError(
+                f"{self.creds.where}: sudo asks for the password again at once"
+                " (timestamp_timeout=0?); allow cached sudo credentials or log in as root"
+            )
+        self.uid = self._uid()
+        if self.uid != 0:
+            raise DeviceError(f"{self.creds.where}: still not root after sudo -s")
+
+    def _uid(self) -> int:
+        out = self.run("id -u").strip()
+        if not out.isdigit():
+            raise DeviceError(f"{self.creds.where}: `id -u` answered {out[:40]!r}")
+        return int(out)
+
+    def close(self) -> None:
+        chan, self._chan = self._chan, None
+        if chan is not None:
+            with contextlib.suppress(Exception):
+                chan.close()
+        with contextlib.suppress(Exception):
+            self.conn.disconnect()
+
+
+def open_shell(host: Host, options: ConnectOptions, **_: Any) -> ShellSession:
+    """Log in to `host` and return its shell session. Raises UnreachableError/DeviceError."""
+    conn, creds = ssh.open_connection(host, options, "linux", LeanLinuxSSH)
+    assert isinstance(conn, LeanLinuxSSH)
+    return ShellSession(conn, creds, options)
