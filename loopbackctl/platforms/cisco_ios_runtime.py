@@ -7,13 +7,15 @@ imported inside the functions that parse (ios_parse), never at import time.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from loopbackctl.driver import Session
+from loopbackctl.driver import ConnectOptions, Session
 from loopbackctl.errors import DeviceError
 from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Change, Policy
@@ -52,6 +54,20 @@ IOS_FAILURE_PATTERNS: tuple[re.Pattern[str], ...] = (
 IOS_ERROR_PREFIX = "% "
 # An echoed command: `<hostname>(config...)#<command>`.
 CONFIG_ECHO = re.compile(r"\(config[^)]*\)#\s*(?P<command>.*?)\s*$")
+
+# netmiko's error_pattern: the same refusals as one regex, so netmiko stops at the first
+# refused line (IOS itself would go on with the lines after it).
+IOS_ERROR_PATTERN = "|".join(
+    [f"^{re.escape(s)}.*$" for s in IOS_FAILURE_STRINGS]
+    + [p.pattern + ".*$" for p in IOS_FAILURE_PATTERNS]
+    + [f"^{re.escape(IOS_ERROR_PREFIX)}.*$"]
+)
+# What netmiko's ConfigInvalidException says (netmiko 4.x base_connection.send_config_set).
+NETMIKO_REFUSAL = re.compile(
+    r"Invalid input detected at command: (?P<command>.*), matched error: (?P<message>.*)$",
+    re.S,
+)
+DEVICE_TYPE = "cisco_ios"
 
 WRITE_MEMORY = "write memory"
 # `write memory` ends with this line once NVRAM holds the configuration.
@@ -93,6 +109,68 @@ def _mask(addr: ipaddress.IPv4Interface) -> str:
     return f"{addr.ip} {addr.netmask}"
 
 
+class IosSession:
+    """A Session on a netmiko `cisco_ios` connection in enable mode.
+
+    `run` waits for the exact enable prompt at the end of the output (found once at
+    connect), so neither a prompt lookup per command nor a hostname inside a description
+    can end a read early. `configure` stops at the first refused line, leaves
+    configuration mode, and raises DeviceError naming that line.
+    """
+
+    def __init__(self, conn: Any, creds: Any, options: ConnectOptions, prompt: str) -> None:
+        self.conn, self.creds, self.options = conn, creds, options
+        self.prompt = prompt
+        self._expect = rf"(?:^|\n){re.escape(prompt)}\s*$"
+
+    @property
+    def where(self) -> str:
+        return str(self.creds.where)
+
+    def _lost(self, exc: Exception, command: str) -> DeviceError:
+        from loopbackctl.transport.ssh import run_error
+
+        self.close()
+        return run_error(exc, self.creds, command, self.options.command_timeout)
+
+    def run(self, command: str) -> str:
+        try:
+            out = self.conn.send_command(
+                command,
+                expect_string=self._expect,
+                read_timeout=self.options.command_timeout,
+            )
+        except Exception as exc:
+            raise self._lost(exc, command) from None
+        return str(out)
+
+    def configure(self, commands: Sequence[str]) -> str:
+        from netmiko.exceptions import ConfigInvalidException
+
+        try:
+            out = self.conn.send_config_set(
+                list(commands),
+                read_timeout=self.options.command_timeout,
+                error_pattern=IOS_ERROR_PATTERN,
+            )
+        except ConfigInvalidException as exc:
+            m = NETMIKO_REFUSAL.search(str(exc))
+            command, message = (m["command"].strip(), m["message"].strip()) if m else (None, "")
+            try:
+                self.conn.exit_config_mode()
+            except Exception as exc2:
+                raise self._lost(exc2, "end") from None
+            what = f"refused {command!r}" if command else "refused a command"
+            raise DeviceError(f"{self.where}: IOS {what}: {message or exc}") from None
+        except Exception as exc:
+            raise self._lost(exc, "configure terminal") from None
+        return str(out)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.disconnect()
+
+
 @dataclass(frozen=True)
 class Facts:
     """What the last read of one router found."""
@@ -113,6 +191,29 @@ class IosDriver:
     def __init__(self) -> None:
         self._facts: dict[str, Facts] = {}
         self._lock = threading.Lock()
+
+    def connect(self, host: Host, options: ConnectOptions) -> IosSession:
+        """Log in and enter enable mode with the secret (connection_options.netmiko.extras
+        .secret, $LOOPBACKCTL_SECRET, else the password)."""
+        from loopbackctl.transport.ssh import open_connection
+
+        conn, creds = open_connection(host, options, DEVICE_TYPE)
+        try:
+            conn.enable()
+            prompt = str(conn.find_prompt()).strip()
+        except ValueError:
+            conn.disconnect()
+            raise DeviceError(
+                f"{creds.where}: enable mode refused the secret; set the enable secret in"
+                " connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET"
+            ) from None
+        except Exception as exc:
+            session = IosSession(conn, creds, options, "")
+            raise session._lost(exc, "enable") from None
+        if not prompt.endswith("#"):
+            conn.disconnect()
+            raise DeviceError(f"{creds.where}: not in enable mode after `enable` ({prompt!r})")
+        return IosSession(conn, creds, options, prompt)
 
     # -- reading ---------------------------------------------------------------------
     def read(self, session: Session, host: Host) -> tuple[Loopback, ...]:
