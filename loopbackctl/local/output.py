@@ -103,12 +103,12 @@ def to_table(report: Report, colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def use_colour(stream: TextIO = sys.stdout) -> bool:
+def use_colour(stream: TextIO | None = None) -> bool:
     """Colour only on a terminal, never under NO_COLOR (https://no-color.org)."""
-    return stream.isatty() and "NO_COLOR" not in os.environ
+    return (stream or sys.stdout).isatty() and "NO_COLOR" not in os.environ
 
 
-def render(report: Report, fmt: str, stream: TextIO = sys.stdout) -> str:
+def render(report: Report, fmt: str, stream: TextIO | None = None) -> str:
     if fmt == "json":
         return to_json(report)
     if fmt == "junit":

@@ -53,9 +53,9 @@ def plan_addresses(have: frozenset[IPInterface], ipv6: Ipv6Status, expected: Exp
     steps: list[Step] = []
     blocked: list[str] = []
     if LOOPBACK4 not in have:
-        steps.append(Step(("addr", "add", str(LOOPBACK4), "dev", "lo"), "missing"))
+        steps.append(Step(("addr", "add", str(LOOPBACK4), "dev", "lo"), f"{LOOPBACK4} is missing"))
     if ipv6.enabled and LOOPBACK6 not in have:
-        steps.append(Step(("addr", "add", str(LOOPBACK6), "dev", "lo"), "missing"))
+        steps.append(Step(("addr", "add", str(LOOPBACK6), "dev", "lo"), f"{LOOPBACK6} is missing"))
     for addr in expected.addresses:
         if addr in have:
             continue

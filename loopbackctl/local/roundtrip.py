@@ -187,15 +187,15 @@ def refused_check(name: str, address: str, timeout: float) -> Check:
     return Check(name, False, f"connect to {target}: {_why(error, address)}")
 
 
-def answers_check(name: str, address: str, via: str, timeout: float) -> Check:
+def answers_check(name: str, address: str, timeout: float) -> Check:
     """`address` (another 127/8 address) answers: a TCP connect gets a refusal or a session.
 
-    The port is one reserved on `via` (127.0.0.1), so nothing listens on it at `address`.
+    The port is reserved on `address` itself and not listened on, so nothing can accept.
     """
     try:
-        held = _reserved_port(via)
+        held = _reserved_port(address)
     except OSError as exc:
-        return Check(name, False, f"cannot reserve a port on {via}: {_why(exc, via)}")
+        return Check(name, False, f"{address} does not answer: {_why(exc, address)}")
     with held:
         port = held.getsockname()[1]
         outcome, ms, error = connect_outcome(address, port, timeout)
