@@ -507,6 +507,18 @@ def test_refusals_are_printed_like_ios(bed: IosSimBed, conn: BaseConnection) -> 
         "r1", ["interface GigabitEthernet0/1", "ip address 172.16.2.78 255.255.255.255"]
     )
     assert "Bad mask /32 for address 172.16.2.78" in out.splitlines()
+    out = bed.apply(
+        "r1",
+        [
+            "interface Loopback0",
+            "ip address 198.18.0.1 255.0.255.0",
+            "ip address 198.18.0.0 255.255.255.0",
+            "ip address 224.0.0.5 255.255.255.255",
+        ],
+    )
+    assert "Bad mask 0xFF00FF00 for address 198.18.0.1" in out.splitlines()
+    assert "Bad mask /24 for address 198.18.0.0" in out.splitlines()
+    assert "Not a valid host address - 224.0.0.5" in out.splitlines()
     assert bed.interface("r1", "GigabitEthernet0/1")["ipv4"] == []  # type: ignore[index]
     with pytest.raises(ConfigInvalidException):
         conn.send_config_set(
@@ -558,6 +570,31 @@ def test_removals_and_shutdown(bed: IosSimBed, conn: BaseConnection) -> None:
     out = conn.send_config_set(["no interface GigabitEthernet0/0"])
     assert "% Invalid input detected at '^' marker." in out
     assert bed.interface("r1", "GigabitEthernet0/0") is not None
+
+
+def test_global_command_in_interface_mode(bed: IosSimBed, conn: BaseConnection) -> None:
+    conn.send_config_set(["interface Loopback0", "description old"])
+    started = time.monotonic()
+    out = conn.send_config_set(
+        [
+            "interface Loopback5",
+            "description five",
+            "no interface Loopback0",
+            "interface Loopback6",
+            "do show ip interface brief | include Loopback5",
+            "description six",
+        ]
+    )
+    assert time.monotonic() - started < 3
+    lines = out.splitlines()
+    # IOS leaves interface mode for a global command and prints the config prompt.
+    assert "r1(config)#interface Loopback6" in lines
+    i = lines.index("r1(config-if)#do show ip interface brief | include Loopback5")
+    assert lines[i + 1].startswith("Loopback5 ")
+    assert lines[i + 2] == "r1(config-if)#description six"
+    assert bed.interface("r1", "Loopback0") is None
+    assert bed.interface("r1", "Loopback5")["description"] == "five"  # type: ignore[index]
+    assert bed.interface("r1", "Loopback6")["description"] == "six"  # type: ignore[index]
 
 
 def test_loopback_numbers(bed: IosSimBed, conn: BaseConnection) -> None:

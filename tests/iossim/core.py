@@ -272,6 +272,7 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
         self.sessions: list[IosShellSession] = []
         self.line_prompt = ""
         self.line_text = ""
+        self.refused = False
 
     @staticmethod
     def get_default_ports() -> list[RouterPort]:

@@ -36,6 +36,7 @@ from .model import (
     check_ipv4,
     check_ipv6,
     find_port,
+    mask_prefix,
     parse_dotted_quad,
     parse_interface,
     router_ports,
@@ -101,21 +102,29 @@ class IosCommandMixin:
         self.incomplete()
 
     def _ambiguous(self, *_: str) -> None:
+        self.core.refused = True
         self.write_line(f'% Ambiguous command:  "{self.core.line_text.strip()}"')
 
     def incomplete(self) -> None:
         """Print IOS's ``% Incomplete command.`` and the blank line after it."""
+        self.core.refused = True
         self.write_line(INCOMPLETE)
         self.write_line("")
 
     def invalid(self, arg_index: int) -> None:
         """Print the caret line and ``% Invalid input ...`` for argument ``arg_index``."""
+        self.core.refused = True
         words = tokens_of(self.core.line_text)
         index = len(words) - self._nargs + arg_index
         column = words[index][0] if 0 <= index < len(words) else len(self.core.line_text)
         self.write_line(" " * (len(self.core.line_prompt) + column) + "^")
         self.write_line(INVALID)
         self.write_line("")
+
+    def refuse(self, message: str) -> None:
+        """Print a one-line IOS refusal (e.g. ``% 10.0.0.0 overlaps with Loopback1``)."""
+        self.core.refused = True
+        self.write_line(message)
 
     def keyword(self, arg_index: int, word: str, options: Sequence[str]) -> str | None:
         """Resolve a keyword argument or print the IOS refusal and return None."""
@@ -425,6 +434,8 @@ class IosEnabledProcessor(ShowMixin, EnabledCommandProcessor):  # type: ignore[m
 class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[misc]
     """``Router(config)#``: interface / no interface / end / exit / do show."""
 
+    sub_processor: Any
+
     def __init__(self, core: IosRouterCore, config_interface: IosInterfaceProcessor) -> None:
         super().__init__(
             config_vlan=ConfigVlanCommandProcessor(),
@@ -432,6 +443,30 @@ class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[mis
             config_interface=config_interface,
         )
         self.core = core
+        self.moved = False
+
+    def move_to(self, new_processor: Any, *args: Any) -> None:
+        """Enter a sub-mode (remembered so a re-entered interface mode is not left)."""
+        self.moved = True
+        super().move_to(new_processor, *args)
+
+    def parse_and_execute_command(self, line: str) -> bool:
+        """A global command typed in a sub-mode: IOS runs it and leaves the sub-mode,
+        except ``do ...`` and refused commands, which keep the sub-mode."""
+        previous = self.sub_processor
+        self.moved = False
+        self.core.refused = False
+        processed: bool = super().parse_and_execute_command(line)
+        if not processed or previous is None or self.moved or self.is_done:
+            return processed
+        if self.sub_processor is previous:
+            handler, _ = self.get_command_func(line)
+            if self.core.refused or getattr(handler, "__name__", "") == "do_do":
+                self.finish_piping()
+                previous.show_prompt()
+            else:
+                self.sub_processor = None
+        return processed
 
     def do_interface(self, *args: str) -> None:
         """Enter an interface; ``LoopbackN`` is created when missing."""
@@ -554,14 +589,15 @@ class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  
             return
         address, mask, secondary = parsed
         port = self.port
-        new = IPNetwork(f"{address}/{mask}")
+        prefix = mask_prefix(mask)
         same = port.ips[1:] if secondary else port.ips[:1]
-        if any(ip.ip == new.ip and ip.prefixlen == new.prefixlen for ip in same):
+        if prefix is not None and any(ip.ip == address and ip.prefixlen == prefix for ip in same):
             return
         refusal = check_ipv4(self.core.switch_configuration, port, address, mask, secondary)
         if refusal:
-            self.write_line(refusal)
+            self.refuse(refusal)
             return
+        new = IPNetwork(f"{address}/{prefix}")
         if secondary:
             port.ips = [*port.ips, new]
         elif port.ips:
@@ -590,7 +626,7 @@ class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  
             port.ips = port.ips[:1] + [ip for ip in port.ips[1:] if ip.ip != address]
         elif port.primary is not None and port.primary.ip == address:
             if port.secondaries:
-                self.write_line(MUST_DELETE_SECONDARY)
+                self.refuse(MUST_DELETE_SECONDARY)
                 return
             port.ips = []
         port.address_source = SOURCE_MANUAL
@@ -636,7 +672,7 @@ class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  
             return
         refusal = check_ipv6(self.core.switch_configuration, port, network)
         if refusal:
-            self.write_line(refusal)
+            self.refuse(refusal)
             return
         port.ipv6 = [*port.ipv6, network]
 
