@@ -124,3 +124,21 @@ class Pinging(Protocol):
     ) -> list[str | None]:
         """Per address: None when it answered, else why not."""
         ...
+
+
+@runtime_checkable
+class Routing(Protocol):
+    """Optional for router platforms: the router-id OSPF/BGP would pick from the state the
+    last `read` of `host` found, when none is configured (None when it has no IPv4)."""
+
+    def router_id(self, host: Host) -> str | None: ...
+
+
+@runtime_checkable
+class Purging(Protocol):
+    """Optional: the loopbacks to plan and check for `host`. IOS adds, under purge, every
+    loopback on the device that the inventory does not name, as `absent`."""
+
+    def wanted(
+        self, host: Host, observed: Sequence[Loopback], *, purge: bool = False
+    ) -> tuple[Loopback, ...]: ...

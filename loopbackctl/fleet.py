@@ -20,7 +20,7 @@ from loopbackctl import render, report
 from loopbackctl.driver import ConnectOptions
 from loopbackctl.model import Host, Inventory
 from loopbackctl.result import HostResult, exit_code
-from loopbackctl.runner import Job, run_fleet
+from loopbackctl.runner import Job, check_router_ids, run_fleet
 from loopbackctl.select import select
 
 EXIT_INTERRUPTED = 130
@@ -129,12 +129,16 @@ def run(args: argparse.Namespace, inv: Inventory) -> int:
     cancel = threading.Event()
     with _interruptible(cancel):
         results = _run(todo, min(workers, max(1, len(todo))), cancel)
+    check_router_ids(results)
     fmt = getattr(args, "format", None) or "table"
     out = sys.stdout
     if getattr(args, "diff", False) and fmt == "table":
         for r in results:
             if r.diff:
                 out.write(r.diff + "\n")
+            if r.diff and r.commands:
+                verb = "would send" if getattr(args, "check", False) else "sent"
+                out.write(f"# {r.name}: {verb}\n" + "".join(f"{c}\n" for c in r.commands))
         if any(r.diff for r in results):
             out.write("\n")
     out.write(report.render(results, fmt, out))

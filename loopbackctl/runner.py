@@ -23,7 +23,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-from loopbackctl.driver import ConnectOptions, Driver, Persisting, Pinging, SavedFile, Session
+from loopbackctl.driver import (
+    ConnectOptions,
+    Driver,
+    Persisting,
+    Pinging,
+    Purging,
+    Routing,
+    SavedFile,
+    Session,
+)
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
@@ -154,8 +163,19 @@ class _Pipeline:
             sent.clear()
         s.close()
 
+    def _want(self, have: Sequence[Loopback]) -> Sequence[Loopback]:
+        if isinstance(self.driver, Purging):
+            return self.driver.wanted(self.host, have, purge=self.purge)
+        return self.host.loopbacks
+
     def _plan(self, have: Sequence[Loopback]) -> Plan:
-        return plan_host(self.host.loopbacks, have, self.driver.policy, purge=self.purge)
+        return plan_host(self._want(have), have, self.driver.policy, purge=self.purge)
+
+    def _read(self, s: Session) -> tuple[Loopback, ...]:
+        have = self.driver.read(s, self.host)
+        if isinstance(self.driver, Routing):
+            self.res.router_id = self.driver.router_id(self.host)
+        return have
 
     # -- the pipeline ---------------------------------------------------------------
 
@@ -183,11 +203,11 @@ class _Pipeline:
             self.res.commands = self.sent or self.res.commands
 
     def _verify(self, s: Session) -> None:
-        have = self.driver.read(s, self.host)
+        have = self._read(s)
         plan = self._plan(have)
         self.res.unmanaged = [str(a) for a in plan.unmanaged]
         self.res.changes = [str(c) for c in plan.changes]
-        checks = state_checks(self.host.loopbacks, have, plan, self.driver.policy)
+        checks = state_checks(self._want(have), have, plan, self.driver.policy)
         if isinstance(self.driver, Persisting):
             try:
                 saved = self.driver.read_saved(s, self.host, self.job.artifacts)
@@ -232,7 +252,7 @@ class _Pipeline:
         return checks
 
     def _apply(self, s: Session) -> None:
-        before = self.driver.read(s, self.host)
+        before = self._read(s)
         plan = self._plan(before)
         self.res.unmanaged = [str(a) for a in plan.unmanaged]
         persist = self.driver if isinstance(self.driver, Persisting) else None
@@ -243,13 +263,14 @@ class _Pipeline:
             self.res.changes.append(f"write {saved[1].path}")
         self.res.diff = self._diff(before, plan, saved if write else None) or None
         if plan.empty and not write:
-            self.res.checks = state_checks(self.host.loopbacks, before, plan, self.driver.policy)
+            self.res.checks = state_checks(self._want(before), before, plan, self.driver.policy)
             if saved is not None:
                 self.res.checks.append(_saved_check(*saved))
             self.res.status = "ok"
             return
         if self.job.check:
-            self.res.checks = state_checks(self.host.loopbacks, before, plan, self.driver.policy)
+            self.res.commands = self.driver.commands(self.host, plan.changes)
+            self.res.checks = state_checks(self._want(before), before, plan, self.driver.policy)
             if saved is not None:
                 self.res.checks.append(_saved_check(*saved))
             self.res.status = "drift"
@@ -264,9 +285,9 @@ class _Pipeline:
             self.driver.push(s, self.host, commands)
             if persist is not None and saved is not None and write:
                 persist.write_saved(s, self.host, saved[1])
-            after = self.driver.read(s, self.host)
+            after = self._read(s)
             replan = self._plan(after)
-            self.res.checks = state_checks(self.host.loopbacks, after, replan, self.driver.policy)
+            self.res.checks = state_checks(self._want(after), after, replan, self.driver.policy)
             if not replan.empty:
                 pending = "; ".join(str(c) for c in replan.changes)
                 raise VerifyFailed(f"after the change the host still differs: {pending}")
@@ -297,7 +318,7 @@ class _Pipeline:
                 self._close()
                 s = self._connect()
             undone = False
-            now = self.driver.read(s, self.host)
+            now = self._read(s)
             restore = plan_restore(before, now, touched, self.driver.policy)
             if not restore.empty:
                 self.driver.push(s, self.host, self.driver.commands(self.host, restore.changes))
@@ -310,7 +331,7 @@ class _Pipeline:
                     cur = self.driver.read_saved(s, self.host, self.job.artifacts)
                     if cur is None or cur[0].content != old_file.content:
                         raise DeviceError(f"{old_file.path} does not read back as before")
-            left = plan_restore(before, self.driver.read(s, self.host), touched, self.driver.policy)
+            left = plan_restore(before, self._read(s), touched, self.driver.policy)
             if not left.empty:
                 raise DeviceError("still differs: " + "; ".join(str(c) for c in left.changes))
         except DeviceError as rexc:
@@ -327,7 +348,7 @@ class _Pipeline:
     ) -> str:
         observed = {lb.name: lb for lb in before}
         out: list[str] = []
-        for lb in self.host.loopbacks:
+        for lb in self._want(before):
             lines = diff_lines(observed.get(lb.name), lb.name, plan)
             if lines:
                 out += [f"--- {self.host.name} {lb.name} (now)"]
@@ -405,6 +426,27 @@ def run_host(
         secrets = ()
     _scrub(res, secrets)
     return res
+
+
+def check_router_ids(results: Sequence[HostResult]) -> None:
+    """Fleet-level: each host that reports a router-id gets a "router-id" check, failed
+    (and an ok/changed host becomes drift) when another host of the run reports the same
+    one: OSPF and BGP need unique router-ids."""
+    by_id: dict[str, list[str]] = {}
+    for r in results:
+        if r.router_id:
+            by_id.setdefault(r.router_id, []).append(r.name)
+    for r in results:
+        if not r.router_id:
+            continue
+        others = [n for n in by_id[r.router_id] if n != r.name]
+        if not others:
+            r.checks.append(Check("router-id", True, f"{r.router_id}, unique in this run"))
+            continue
+        detail = f"router-id {r.router_id} is also the router-id of {', '.join(others)}"
+        r.checks.append(Check("router-id", False, detail))
+        if r.status in ("ok", "changed"):
+            r.status = "drift"
 
 
 def run_fleet(

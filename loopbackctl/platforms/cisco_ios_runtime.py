@@ -115,13 +115,16 @@ class IosSession:
     `run` waits for the exact enable prompt at the end of the output (found once at
     connect), so neither a prompt lookup per command nor a hostname inside a description
     can end a read early. `configure` stops at the first refused line, leaves
-    configuration mode, and raises DeviceError naming that line.
+    configuration mode, and raises DeviceError naming that line. `sent` lists every line
+    that may have changed the device (configuration lines as far as IOS got, and EXEC
+    commands other than `show`), for the report.
     """
 
     def __init__(self, conn: Any, creds: Any, options: ConnectOptions, prompt: str) -> None:
         self.conn, self.creds, self.options = conn, creds, options
         self.prompt = prompt
         self._expect = rf"(?:^|\n){re.escape(prompt)}\s*$"
+        self.sent: list[str] = []
 
     @property
     def where(self) -> str:
@@ -134,6 +137,8 @@ class IosSession:
         return run_error(exc, self.creds, command, self.options.command_timeout)
 
     def run(self, command: str) -> str:
+        if not command.startswith("show "):
+            self.sent.append(command)
         try:
             out = self.conn.send_command(
                 command,
@@ -156,6 +161,9 @@ class IosSession:
         except ConfigInvalidException as exc:
             m = NETMIKO_REFUSAL.search(str(exc))
             command, message = (m["command"].strip(), m["message"].strip()) if m else (None, "")
+            stripped = [c.strip() for c in commands]
+            upto = stripped.index(command) + 1 if command in stripped else len(commands)
+            self.sent += commands[:upto]
             try:
                 self.conn.exit_config_mode()
             except Exception as exc2:
@@ -163,7 +171,9 @@ class IosSession:
             what = f"refused {command!r}" if command else "refused a command"
             raise DeviceError(f"{self.where}: IOS {what}: {message or exc}") from None
         except Exception as exc:
+            self.sent += commands
             raise self._lost(exc, "configure terminal") from None
+        self.sent += commands
         return str(out)
 
     def close(self) -> None:
