@@ -235,19 +235,22 @@ class _Pipeline:
         checks: list[Check] = []
         hostname = credentials.resolve(self.host).hostname
         mine = _host_ips(hostname)
+        pinging = self.driver if isinstance(self.driver, Pinging) else None
+        if pinging is not None and addrs:
+            mine |= pinging.interface_addresses(s, self.host)
         for a in addrs:
             name = f"reach {a.ip} from here"
             if not pinger.allowed(a.ip):
                 checks.append(Check(name, True, "not pinged: outside the ping allow-list", "info"))
             elif pinger.route_gateway(a.ip) not in mine:
                 checks.append(
-                    Check(name, True, f"not pinged: not routed via {hostname} from here", "info")
+                    Check(name, True, f"not pinged: not routed to {hostname} from here", "info")
                 )
             else:
                 why = pinger.ping(a.ip, self.job.options.connect_timeout)
                 checks.append(Check(name, why is None, why or "answered"))
-        if isinstance(self.driver, Pinging) and addrs:
-            for a, why in zip(addrs, self.driver.ping_own(s, self.host, addrs), strict=True):
+        if pinging is not None and addrs:
+            for a, why in zip(addrs, pinging.ping_own(s, self.host, addrs), strict=True):
                 checks.append(Check(f"reach {a.ip} on the host", why is None, why or "answered"))
         return checks
 

@@ -180,6 +180,20 @@ class LinuxDriver:
 
     # -- Pinging ------------------------------------------------------------------------
 
+    def interface_addresses(self, session: Session, host: Host) -> set[str]:
+        res = _shell(session).exec_many(["ip -j addr show"])[0]
+        if not res.ok:
+            raise DeviceError(_shell(session).refusal(res))
+        try:
+            links = json.loads(res.output)
+            return {
+                str(ipaddress.ip_address(a["local"]))
+                for link in links
+                for a in link.get("addr_info", [])
+            }
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise DeviceError(f"{_where(session)}: `ip -j addr show` was not parsable") from None
+
     def ping_own(
         self, session: Session, host: Host, addresses: Sequence[IPInterface]
     ) -> list[str | None]:
