@@ -240,15 +240,22 @@ def test_report_formats_json_junit_table(linux_bed, tmp_path: Path) -> None:
     assert res.stdout.splitlines()[-1] == "2 host(s): 2 drift"
 
 
-@pytest.mark.parametrize("via", ["key", "password"])
-def test_ipv6_management_addresses(linux_bed, tmp_path: Path, via: str) -> None:
-    bed = linux_bed(1, password="pw-Six6!" if via == "password" else None)
+@pytest.mark.parametrize("via", ["inventory key", "env key", "env password"])
+def test_ipv6_management_and_credentials_from_the_environment(
+    linux_bed, tmp_path: Path, via: str
+) -> None:
+    bed = linux_bed(1, password="pw-Six6!" if via == "env password" else None)
     f = fleet(bed, tmp_path, _lbs(["h1"]), ipv6=True)
-    if via == "password":
+    env = {}
+    if via != "inventory key":
         f.edit_hosts(h1={"connection_options": {"netmiko": {"extras": {}}}})
-        r = f.run("apply", env={"LOOPBACKCTL_PASSWORD": "pw-Six6!"})
-    else:
-        r = f.run("apply")
+        env = (
+            {"LOOPBACKCTL_PASSWORD": "pw-Six6!"}
+            if via == "env password"
+            else {"LOOPBACKCTL_SSH_KEY": str(bed.key_file)}
+        )
+    r = f.run("apply", env=env)
     assert r.rc == 0, r.out
+    assert "pw-Six6!" not in r.out + r.err
     assert f"[{bed['h1'].ip6}]" not in f.known_hosts.read_text()  # port 22: bare address
     assert bed["h1"].ip6 in f.known_hosts.read_text()

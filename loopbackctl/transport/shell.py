@@ -209,13 +209,17 @@ class ShellSession:
             f" && {{ [ ! -e '{path}' ] || cp -p '{path}' '{path}.bak'; }}"
             f" && mv -f '{tmp}' '{path}'"
         )
-        try:
-            self.configure(cmds)
-        except ConnectionLostError:
-            raise
-        except DeviceError:
-            self.exec(f"rm -f '{tmp}' '{tmp}.b64'")
-            raise
+        for cmd in cmds:
+            self.sent.append(cmd)
+            res = self.exec(cmd)
+            if not res.ok:
+                self.exec(f"rm -f '{tmp}' '{tmp}.b64'")
+                said = " ".join(res.output.replace(tmp, path).split())[:300] or "no message"
+                raise DeviceError(
+                    redact(
+                        f"{self.creds.where}: could not write {path}: {said}", self.creds.secrets
+                    )
+                )
         return cmds
 
     def read_file(self, path: str) -> bytes | None:

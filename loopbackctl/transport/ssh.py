@@ -40,6 +40,10 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         yield cur
+        # paramiko's NoValidConnectionsError keeps the socket error per address tried.
+        per_address = getattr(cur, "errors", None)
+        if isinstance(per_address, dict):
+            yield from (e for e in per_address.values() if isinstance(e, BaseException))
         cur = cur.__cause__ or cur.__context__
 
 
