@@ -7,7 +7,6 @@ behind the inventory validation, so no value can add a line to a device's config
 
 from __future__ import annotations
 
-import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,10 @@ from typing import Any
 import jinja2
 
 from loopbackctl.errors import TemplateError
+from loopbackctl.inventory import CONTROL
 from loopbackctl.model import Host, Loopback
 from loopbackctl.platforms import RULES
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+from loopbackctl.yamlsrc import oneline
 
 
 def shipped_templates() -> Path:
@@ -29,9 +28,15 @@ def shipped_templates() -> Path:
 
 
 def _fence(value: Any) -> Any:
-    if isinstance(value, str) and _UNSAFE.search(value):
+    """Jinja's finalize: every `{{ ... }}` output passes here; one with a line break or
+    control character (inventory.CONTROL) is refused instead of printed."""
+    text = value if isinstance(value, str) else str(value)
+    m = CONTROL.search(text)
+    if m:
         raise TemplateError(
-            f"refusing to render {value!r}: it holds a line break or control character"
+            f"refusing to render {text!r}: it holds the control character {m.group()!r},"
+            " which could add a line to a device's configuration; fix the value (or a"
+            " template printing several lines from one {{ }}: loop over them instead)"
         )
     return value
 
@@ -87,9 +92,12 @@ def context(host: Host) -> dict[str, Any]:
 
 
 def _where(exc: BaseException, env: jinja2.Environment, name: str) -> str:
+    """FILE:LINE of the innermost template frame of `exc`, else the template's file."""
+    roots = [str(Path(p).resolve()) for p in getattr(env.loader, "searchpath", [])]
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename and frame.filename.endswith(".j2"):
-            return f"{frame.filename}:{frame.lineno}"
+        filename = frame.filename or ""
+        if any(str(Path(filename).resolve()).startswith(r + "/") for r in roots if filename):
+            return f"{filename}:{frame.lineno}"
     try:
         source = env.loader.get_source(env, name)[1] if env.loader else None
     except jinja2.TemplateNotFound:
@@ -98,24 +106,39 @@ def _where(exc: BaseException, env: jinja2.Environment, name: str) -> str:
 
 
 def render_host(env: jinja2.Environment, host: Host) -> dict[str, str]:
-    """Artifact name → rendered text for one host, or TemplateError naming file and line."""
+    """Artifact name → rendered text for one host, or TemplateError naming file and line.
+
+    Any failure inside a template (syntax, undefined variable, a filter raising, the
+    control-character fence) becomes a one-line TemplateError; nothing else escapes.
+    """
     out: dict[str, str] = {}
     ctx = context(host)
     for artifact, name in RULES[host.platform].templates:
         try:
             out[artifact] = env.get_template(name).render(ctx)
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(
-                f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}"
-            ) from None
-        except jinja2.TemplateNotFound as exc:
-            raise TemplateError(
-                f"template {exc.name} not found in the templates directories"
-            ) from None
-        except TemplateError as exc:
-            raise TemplateError(f"{_where(exc, env, name)}: {exc} (host {host.name})") from None
-        except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
-            raise TemplateError(
-                f"{_where(exc, env, name)}: template error: {exc} (host {host.name})"
-            ) from None
+        except Exception as exc:  # a template is user input: nothing may escape as a traceback
+            raise TemplateError(oneline(_explain(exc, env, name, host, ctx))) from None
     return out
+
+
+def _explain(
+    exc: Exception, env: jinja2.Environment, name: str, host: Host, ctx: dict[str, Any]
+) -> str:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return (
+            f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}; fix the template"
+        )
+    where = _where(exc, env, name)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return (
+            f"{where}: template {exc.name} not found in the templates directories"
+            " (--templates, then the shipped ones)"
+        )
+    if isinstance(exc, TemplateError):
+        return f"{where}: {exc} (host {host.name})"
+    if isinstance(exc, jinja2.UndefinedError):
+        return (
+            f"{where}: template error: {exc.message} (host {host.name}); the variables a"
+            f" template may use are: {', '.join(ctx)}"
+        )
+    return f"{where}: template error: {type(exc).__name__}: {exc} (host {host.name})"

@@ -1,17 +1,22 @@
 """Host selection with Ansible's --limit grammar.
 
 PATTERN is comma- (or colon-) separated terms: a host name, a group name (its members,
-including members of its child groups) or a glob over host names. `!term` excludes,
-`&term` intersects; plain terms are unioned first.
+including members of its child groups), a glob over host and group names, or `~REGEX`
+over host names. `!term` excludes, `&term` intersects; plain terms are unioned first.
+A term without wildcards that names no host or group is an error (with a "did you
+mean"), so a typo can never widen or narrow a run silently.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 
 from loopbackctl.errors import UsageError
 from loopbackctl.model import Inventory
+
+_GLOB = re.compile(r"[*?\[]")
 
 
 def _match(inv: Inventory, term: str) -> set[str]:
@@ -27,6 +32,10 @@ def _match(inv: Inventory, term: str) -> set[str]:
         except re.error as exc:
             raise UsageError(f"--limit: bad regular expression {term!r}: {exc}") from None
         return {h for h in inv.hosts if rx.search(h)}
+    if not _GLOB.search(term):
+        close = difflib.get_close_matches(term, [*inv.hosts, *inv.group_members], n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"--limit: {term!r} is neither a host nor a group{hint}")
     hosts = {h for h in inv.hosts if fnmatch.fnmatchcase(h, term)}
     groups = [g for g in inv.group_members if fnmatch.fnmatchcase(g, term)]
     for g in groups:
@@ -35,18 +44,25 @@ def _match(inv: Inventory, term: str) -> set[str]:
 
 
 def select(inv: Inventory, pattern: str | None) -> list[str]:
-    """Host names matching `pattern`, in inventory order; UsageError when none match."""
-    if not pattern:
+    """Host names matching `pattern` (None: every host), in inventory order.
+
+    UsageError when the pattern is empty, a plain term names nothing, or nothing matches.
+    """
+    if pattern is None:
         return list(inv.hosts)
     terms = [t.strip() for t in re.split(r"[,:]", pattern) if t.strip()]
+    if not terms:
+        raise UsageError(f"--limit {pattern!r} names no host; leave --limit out for all hosts")
     include: set[str] | None = None
     intersect: list[set[str]] = []
     exclude: set[str] = set()
     for term in terms:
+        if term.startswith(("!", "&")) and not term[1:].strip():
+            raise UsageError(f"--limit: {term!r} needs a host, group or glob after it")
         if term.startswith("!"):
-            exclude |= _match(inv, term[1:])
+            exclude |= _match(inv, term[1:].strip())
         elif term.startswith("&"):
-            intersect.append(_match(inv, term[1:]))
+            intersect.append(_match(inv, term[1:].strip()))
         else:
             include = (include or set()) | _match(inv, term)
     chosen = set(inv.hosts) if include is None else include
