@@ -9,10 +9,8 @@ import json
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,26 +194,6 @@ def test_local_mode_never_imports_heavy_modules(
     allowed = {"yaml"} if where == "checkout" and argv[0] != "probe" else set()
     assert imported & HEAVY <= allowed, sorted(imported & HEAVY)
     assert "loopbackctl" in imported
-
-
-def test_verify_local_is_fast() -> None:
-    require_root()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "loopbackctl", "verify", "--local"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            timeout=30,
-        )
-        times.append(time.perf_counter() - start)
-        assert done.returncode == 0, done.stdout
-    median = statistics.median(times)
-    print(f"verify --local: median {median * 1000:.0f} ms over 5 runs")
-    assert median < 0.6  # the target is 0.3 s (bench/bench_local.py); this allows a busy CI
 
 
 # ---------------------------------------------------------------- the resolver
