@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import paramiko
 from netmiko.linux.linux_ssh import LinuxSSH
@@ -62,6 +62,18 @@ class LeanLinuxSSH(LinuxSSH):
         return None
 
 
+class Channel(Protocol):
+    """The part of paramiko.Channel a ShellSession uses."""
+
+    def recv(self, nbytes: int) -> bytes: ...
+
+    def sendall(self, data: bytes) -> None: ...
+
+    def settimeout(self, timeout: float | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Result:
     """One framed command's exit status and output (stdout and stderr, merged by the pty)."""
@@ -84,12 +96,12 @@ class ShellSession:
     DeviceError on a non-zero status. A timeout or a cut connection closes the session
     and raises ConnectionLostError."""
 
-    def __init__(self, conn: LinuxSSH, creds: Credentials, options: ConnectOptions) -> None:
+    def __init__(self, conn: Any, creds: Credentials, options: ConnectOptions) -> None:
         self.conn, self.creds, self.options = conn, creds, options
         chan = conn.remote_conn
-        if not isinstance(chan, paramiko.Channel):
+        if chan is None:
             raise DeviceError(f"{creds.where}: no SSH channel after login")
-        self._chan: paramiko.Channel | None = chan
+        self._chan: Channel | None = chan
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._buf = ""
         self._token = secrets.token_hex(6)
@@ -115,7 +127,7 @@ class ShellSession:
         except (OSError, EOFError, paramiko.SSHException):
             self._lost("while sending")
 
-    def _alive(self) -> paramiko.Channel:
+    def _alive(self) -> Channel:
         if self._chan is None:
             raise ConnectionLostError(f"{self.creds.where}: the session is closed")
         return self._chan
@@ -164,7 +176,7 @@ class ShellSession:
         out = []
         for command, (_, rx) in zip(commands, frames, strict=True):
             m = self._read_until(rx, t, command)
-            out.append(Result(command, int(m.group(2)), m.group(1)))
+            out.append(Result(command, int(m.group(2)), m.group(1).removesuffix("\n")))
         return out
 
     def exec(self, command: str, timeout: float | None = None) -> Result:
@@ -251,8 +263,10 @@ class ShellSession:
                 f"{self.creds.where}: {self.creds.username} is not root and there is no sudo"
                 " secret; set connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET"
             )
-        prompt = f"{self._token}P:"
-        line, _ = self._frame(f"sudo -p '{prompt}' -v")
+        # sudo prints `%%` as `%`: the prompt then differs from the echo of the command.
+        prompt = f"{self._token}%P:"
+        asked = prompt.replace("%", "%%")
+        line, _ = self._frame(f"sudo -p '{asked}' -v")
         rx = re.compile(f"{re.escape(prompt)}|\n{self._token}{self._n}E=(\\d+)\n")
         self._write(self._pending + line)
         self._pending = ""
@@ -281,7 +295,7 @@ class ShellSession:
         # root shell reads the next line. (sudoers timestamp_timeout=0 would ask again.)
         self._n += 1
         ready = f"{self._token}{self._n}R"
-        self._write(f"sudo -p '{prompt}' -s\n{SETUP}; printf '%s\\n' {ready}\n")
+        self._write(f"sudo -p '{asked}' -s\n{SETUP}; printf '%s\\n' {ready}\n")
         rx = re.compile(f"{re.escape(prompt)}|(?:^|\n){ready}\n")
         m = self._read_until(rx, self.options.command_timeout, "sudo -s")
         if m.group(0) == prompt:
