@@ -80,14 +80,20 @@ def _loopback_context(lb: Loopback) -> dict[str, Any]:
 
 
 def context(host: Host) -> dict[str, Any]:
-    """Everything a template may print for `host`, already computed."""
+    """Everything a template may print for `host`, already computed.
+
+    `data` is the host's resolved `data` mapping as written (for user templates that lay
+    out their own keys); every value printed from it passes the same fence.
+    """
     present = [lb for lb in host.loopbacks if lb.state == "present"]
     return {
         "host": host.name,
+        "hostname": host.hostname,
         "platform": host.platform,
         "loopbacks": [_loopback_context(lb) for lb in host.loopbacks],
         "addresses": [a.with_prefixlen for lb in present for a in lb.addresses],
         "router_id": str(host.predicted_router_id) if host.predicted_router_id else None,
+        "data": dict(host.data),
     }
 
 

@@ -186,13 +186,13 @@ def test_undefined_variable_names_file_line_and_host(
     assert rc == 2 and out == ""
     assert err.startswith(
         f"loopbackctl: error: {path}:3: template error: 'dict object' has no attribute 'mtu'"
-        " (host r1); the variables a template may use are: host, platform, loopbacks,"
+        " (host r1); the variables a template may use are: host, hostname, platform,"
     )
 
 
 def test_undefined_top_level_variable(tmp_path: Path) -> None:
-    path = user_template(tmp_path, "hostname {{ hostname }}\n")
-    with pytest.raises(TemplateError, match=rf"^{path}:1: template error: 'hostname' is undefined"):
+    path = user_template(tmp_path, "snmp-server location {{ site }}\n")
+    with pytest.raises(TemplateError, match=rf"^{path}:1: template error: 'site' is undefined"):
         render.render_host(render.environment(str(tmp_path)), INV.hosts["r2"])
 
 
