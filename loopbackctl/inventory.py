@@ -543,7 +543,8 @@ def _check_entity(ent: Entity, chk: _Checker) -> None:
                 continue
             _check_fields(ent, copts, CONNECTION_FIELDS, base, chk)
             _check_port(ent, copts.get("port"), (*base, "port"), chk)
-            _check_platform(ent, copts.get("platform"), (*base, "platform"), chk)
+            if cname == "netmiko":  # other plugins name platforms their own way
+                _check_platform(ent, copts.get("platform"), (*base, "platform"), chk)
             _check_hostname(ent, copts.get("hostname"), (*base, "hostname"), chk)
             if isinstance(copts.get("password"), str):
                 chk.warn(
