@@ -1,0 +1,145 @@
+"""The Linux runtime on recorded `ip -j` answers: parsing, refusing what does not parse
+(never "ok"), the commands for each Change, and the ping fence."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from loopbackctl.errors import DeviceError
+from loopbackctl.model import Host
+from loopbackctl.plan import Change
+from loopbackctl.platforms.linux_runtime import LinuxDriver, parse_lo
+from loopbackctl.transport import ping
+from loopbackctl.transport.credentials import Credentials
+from loopbackctl.transport.shell import Result
+
+DATA = Path(__file__).parent / "data" / "linux"
+A = ipaddress.ip_interface
+HOST = Host("h1", "linux")
+
+
+def rec(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+class Recorded:
+    """A Shell answering from recordings: command → (status, output)."""
+
+    def __init__(self, answers: dict[str, tuple[int, str]]) -> None:
+        self.answers = answers
+        self.uid: int | None = None
+        self.creds = Credentials("198.18.0.1", 22, "root")
+
+    def exec_many(self, commands: Sequence[str], timeout: float | None = None) -> list[Result]:
+        return [Result(c, *self.answers[c]) for c in commands]
+
+    def refusal(self, res: Result) -> str:
+        return f"`{res.command}` failed (exit {res.status}): {res.output}"
+
+
+def read(addr: tuple[int, str], link: tuple[int, str]) -> object:
+    s = Recorded(
+        {"id -u": (0, "0"), "ip -j addr show dev lo": addr, "ip -j link show dev lo": link}
+    )
+    return LinuxDriver().read(s, HOST)  # type: ignore[arg-type]
+
+
+def test_fresh_namespace_lo_is_down_and_empty() -> None:
+    (lo,) = read((0, rec("fresh_addr.json")), (0, rec("fresh_link.json")))  # type: ignore[misc]
+    assert lo.name == "lo" and lo.shutdown and lo.addresses == ()
+
+
+def test_up_lo_with_addresses_in_any_order() -> None:
+    (lo,) = read((0, rec("up_addr.json")), (0, rec("up_link.json")))  # type: ignore[misc]
+    assert not lo.shutdown
+    assert set(lo.addresses) == {
+        A("127.0.0.1/8"), A("198.18.200.1/32"), A("127.0.0.2/8"),
+        A("2001:db8:200::1/128"), A("::1/128"),
+    }  # fmt: skip
+    shuffled = json.loads(rec("up_addr.json"))
+    shuffled[0]["addr_info"].reverse()
+    (again,) = read((0, json.dumps(shuffled)), (0, rec("up_link.json")))  # type: ignore[misc]
+    assert set(again.addresses) == set(lo.addresses)
+
+
+@pytest.mark.parametrize(
+    ("addr", "link", "words"),
+    [
+        ((0, "Object \"addr\" is unknown"), (0, rec("up_link.json")), "did not answer JSON"),
+        ((0, "[]"), (0, rec("up_link.json")), "unexpected shape"),
+        ((1, 'Device "lo" does not exist.'), (0, rec("up_link.json")), "failed (exit 1)"),
+        ((0, rec("up_addr.json")), (0, '[{"ifname": "eth0"}]'), "did not describe lo"),
+        ((0, rec("up_addr.json")), (0, '[{"ifname": "lo"}]'), "could not parse"),
+        ((0, '[{"ifname": "lo", "addr_info": [{"family": "inet"}]}]'), (0, rec("up_link.json")),
+         "could not parse"),
+        ((0, rec("up_addr.json")[:-20]), (0, rec("up_link.json")), "did not answer JSON"),
+    ],
+)  # fmt: skip
+def test_unparsable_answers_are_failures(
+    addr: tuple[int, str], link: tuple[int, str], words: str
+) -> None:
+    with pytest.raises(DeviceError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        read(addr, link)
+
+
+def test_parse_lo_rejects_a_non_loopback_link() -> None:
+    link = json.loads(rec("up_link.json"))
+    link[0]["link_type"] = "ether"
+    with pytest.raises(ValueError):
+        parse_lo(json.loads(rec("up_addr.json")), link)
+
+
+def test_commands_bring_lo_up_first_and_take_it_down_last() -> None:
+    d = LinuxDriver()
+    changes = [
+        Change("disable", "lo"),
+        Change("remove_address", "lo", A("198.18.9.9/32")),
+        Change("add_address", "lo", A("2001:db8::1/128")),
+        Change("enable", "lo"),
+    ]
+    assert d.commands(HOST, changes) == [
+        "ip link set dev lo up",
+        "ip address del 198.18.9.9/32 dev lo",
+        "ip address replace 2001:db8::1/128 dev lo",
+        "ip link set dev lo down",
+    ]
+    with pytest.raises(DeviceError, match="Linux cannot"):
+        d.commands(HOST, [Change("create", "lo0")])
+
+
+def test_netplan_path_defaults_to_etc_netplan() -> None:
+    assert LinuxDriver.netplan_path(HOST) == "/etc/netplan/60-loopbackctl-lo.yaml"
+    h = Host("h", "linux", data={"netplan_dir": "/srv/np/"})
+    assert LinuxDriver.netplan_path(h) == "/srv/np/60-loopbackctl-lo.yaml"
+
+
+def test_the_pinger_refuses_anything_outside_the_fence() -> None:
+    for text in ("10.0.0.1", "8.8.8.8", "198.20.0.1", "2001:db9::1", "fe80::1", "::2"):
+        ip = ipaddress.ip_address(text)
+        assert not ping.allowed(ip)
+        with pytest.raises(ValueError, match="refusing to ping"):
+            ping.ping(ip)
+    for text in ("127.0.0.1", "127.3.2.1", "::1", "198.18.0.1", "198.19.255.254", "2001:db8::9"):
+        assert ping.allowed(ipaddress.ip_address(text))
+
+
+def test_host_side_ping_is_fenced_too() -> None:
+    s = Recorded(
+        {
+            "ping -n -q -c 1 -W 1 198.18.1.1": (0, ""),
+            "ping -n -q -c 1 -W 1 2001:db8::1": (1, "1 packets transmitted, 0 received"),
+        }
+    )
+    out = LinuxDriver().ping_own(
+        s,  # type: ignore[arg-type]
+        HOST,
+        [A("198.18.1.1/32"), A("10.1.1.1/32"), A("2001:db8::1/128")],
+    )
+    assert out[0] is None
+    assert out[1] == "not pinged: outside the ping allow-list"
+    assert out[2] is not None and "no answer" in out[2]
