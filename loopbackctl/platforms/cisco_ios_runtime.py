@@ -8,6 +8,7 @@ imported inside the functions that parse (ios_parse), never at import time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import re
 import threading
@@ -133,7 +134,7 @@ class IosSession:
     def _lost(self, exc: Exception, command: str) -> DeviceError:
         from loopbackctl.transport.ssh import run_error
 
-        self.close()
+        self.drop()
         return run_error(exc, self.creds, command, self.options.command_timeout)
 
     def run(self, command: str) -> str:
@@ -180,6 +181,13 @@ class IosSession:
         with contextlib.suppress(Exception):
             self.conn.disconnect()
 
+    def drop(self) -> None:
+        """Close without a goodbye: for a session that is lost, hung or mid-dialogue
+        (netmiko's own cleanup would wait out its timeouts there)."""
+        with contextlib.suppress(Exception):
+            self.conn.paramiko_cleanup()
+        self.conn.remote_conn = self.conn.remote_conn_pre = None
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -207,22 +215,18 @@ class IosDriver:
         .secret, $LOOPBACKCTL_SECRET, else the password)."""
         from loopbackctl.transport.ssh import open_connection
 
-        conn, creds = open_connection(host, options, DEVICE_TYPE)
+        conn, creds = open_connection(host, options, DEVICE_TYPE, _netmiko_class())
+        session = IosSession(conn, creds, options, "")
         try:
-            conn.enable()
-            prompt = str(conn.find_prompt()).strip()
-        except ValueError:
-            conn.disconnect()
+            prompt = _enable(conn, creds.secret or "", options.command_timeout)
+        except Exception as exc:
+            raise session._lost(exc, "enable") from None
+        if prompt is None:
+            session.drop()
             raise DeviceError(
                 f"{creds.where}: enable mode refused the secret; set the enable secret in"
                 " connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET"
-            ) from None
-        except Exception as exc:
-            session = IosSession(conn, creds, options, "")
-            raise session._lost(exc, "enable") from None
-        if not prompt.endswith("#"):
-            conn.disconnect()
-            raise DeviceError(f"{creds.where}: not in enable mode after `enable` ({prompt!r})")
+            )
         return IosSession(conn, creds, options, prompt)
 
     # -- reading ---------------------------------------------------------------------
@@ -326,6 +330,47 @@ class IosDriver:
                 f"{host.name}: {WRITE_MEMORY} did not confirm ({last}); the change is live "
                 "but not saved: run `write memory` on the router"
             )
+
+
+# What `enable` answers: a request for the secret, or the prompt (`>` still user EXEC,
+# `#` privileged). IOS asks again after a wrong secret (3 times, then `% Bad secrets`).
+ENABLE_ANSWER = r"(?:[Pp]assword:\s*|[>#]\s*|% Bad secrets\s*)$"
+
+
+def _enable(conn: Any, secret: str, timeout: float) -> str | None:
+    """Enter enable mode; the exact `#` prompt, or None when the secret is refused.
+
+    One round trip when no secret is asked (already privileged), two otherwise; a wrong
+    secret is known at IOS's second `Password:` instead of after netmiko's timeouts.
+    """
+    conn.write_channel(conn.normalize_cmd("enable"))
+    out = str(conn.read_until_pattern(pattern=ENABLE_ANSWER, read_timeout=timeout))
+    if "assword" in out.splitlines()[-1]:
+        conn.write_channel(conn.normalize_cmd(secret))
+        out = str(conn.read_until_pattern(pattern=ENABLE_ANSWER, read_timeout=timeout))
+    last = out.strip().splitlines()[-1].strip() if out.strip() else ""
+    return last if last.endswith("#") else None
+
+
+@functools.cache
+def _netmiko_class() -> type[Any]:
+    """netmiko's cisco_ios class, noticing a connection the device dropped at once (a
+    closed paramiko channel reads as no data, so netmiko would wait out read_timeout)."""
+    from netmiko.cisco.cisco_ios import CiscoIosSSH
+
+    class IosSSH(CiscoIosSSH):
+        def cleanup(self, command: str = "exit") -> None:
+            # IosSession leaves configuration mode itself: skip netmiko's extra probe.
+            self.write_channel(command + self.RETURN)
+
+        def read_channel(self) -> str:
+            out = str(super().read_channel())
+            chan = getattr(self, "remote_conn", None)
+            if not out and chan is not None and getattr(chan, "closed", False):
+                raise EOFError("the device closed the SSH channel")
+            return out
+
+    return IosSSH
 
 
 def _set_primary(c: Change, v4: list[ipaddress.IPv4Interface]) -> list[str]:
