@@ -7,7 +7,9 @@ behind the inventory validation, so no value can add a line to a device's config
 
 from __future__ import annotations
 
+import gc
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,7 @@ def environment(user_dir: str | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # one run, templates do not change: no stat() per host
         autoescape=False,
         finalize=_fence,
     )
@@ -125,6 +128,19 @@ def render_host(env: jinja2.Environment, host: Host) -> dict[str, str]:
         except Exception as exc:  # a template is user input: nothing may escape as a traceback
             raise TemplateError(oneline(_explain(exc, env, name, host, ctx))) from None
     return out
+
+
+def render_all(env: jinja2.Environment, hosts: Iterable[Host]) -> list[tuple[Host, dict[str, str]]]:
+    """`render_host` for each host, in order. The cyclic garbage collector is paused
+    meanwhile: rendering allocates a lot next to a large inventory, and collections that
+    rescan it cost more than the rendering itself (10,000 hosts)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [(host, render_host(env, host)) for host in hosts]
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _explain(

@@ -16,6 +16,7 @@ our own composition), else from PyYAML's pure-Python parser; both give the same 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,10 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (_Y + t for t in ("str", "int", "float", "boo
 _TIMESTAMP, _MERGE, _VALUE = _Y + "timestamp", _Y + "merge", _Y + "value"
 _SEQ, _MAP = _Y + "seq", _Y + "map"
 _NONSPECIFIC = (None, "!")
+# First characters for which YAML 1.1 may resolve a plain scalar to something other than
+# a string; any other plain scalar, and every quoted one, is a string without asking.
+_RESOLVING = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
+_WILDCARD = None in Resolver.yaml_implicit_resolvers
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -77,9 +82,17 @@ class Document:
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
     empty: bool = False
+    # Some key or string value holds a control character or line break (see _CONTROL).
+    has_control: bool = False
+    # Set while marks are still to be read: a clean file is parsed once without them, and
+    # again with them only if a diagnostic needs one.
+    remark: Callable[[Document], None] | None = field(default=None, repr=False)
 
     def mark(self, path: Path, *, key: bool = False) -> Mark:
         """The mark of `path` (its key when `key`), else of its nearest ancestor."""
+        if self.remark is not None:
+            remark, self.remark = self.remark, None
+            remark(self)
         table = self.keys if key else self.values
         for n in range(len(path), -1, -1):
             sub = path[:n]
@@ -91,6 +104,10 @@ class Document:
 
 class _Refused(Exception):
     """Reading stops: the document is unsafe to hold (bomb, recursion, depth)."""
+
+
+class _NeedMarks(Exception):
+    """The quick pass met a problem: read the file again, keeping marks, to report it."""
 
 
 class _Dup:
@@ -134,7 +151,10 @@ class _Frame:
 class _Composer:
     """Events → plain data with marks; one pass, an explicit stack, no recursion."""
 
-    def __init__(self, file: str, diags: list[Diagnostic], locate: Locator | None) -> None:
+    def __init__(
+        self, file: str, diags: list[Diagnostic], locate: Locator | None, marks: bool = True
+    ) -> None:
+        self.marks = marks  # False: a quick first pass that gives up on any problem
         self.file = file
         self.diags = diags
         self.locate = locate
@@ -153,6 +173,8 @@ class _Composer:
     # -- reporting
 
     def error(self, at: tuple[int, int], message: str, path: Path | None = None) -> None:
+        if not self.marks:
+            raise _NeedMarks
         host, key = self.locate(path) if self.locate and path is not None else (None, None)
         self.diags.append(
             Diagnostic(Mark(self.file, at[0], at[1]), oneline(message), "error", host, key)
@@ -330,43 +352,139 @@ class _Composer:
         self.add(value, size, depth, at, scalar=not isinstance(value, dict | list))
 
     def feed(self, events: Any) -> None:
+        stack = self.stack
+        values = self.doc.values
+        keys = self.doc.keys
+        control = _CONTROL.search
+        resolving = _RESOLVING
+        marks = self.marks
+        n = self.events
+        at = (1, 1)
         for ev in events:
-            self.events += 1
+            n += 1
             cls = ev.__class__
+            if marks:
+                mark = ev.start_mark
+                at = (mark.line + 1, mark.column + 1)
             if cls is ScalarEvent:
-                at = self.at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
-                path = self.child_path()
-                if path is None:  # a key
-                    f = self.stack[-1]
-                    if ev.tag in _NONSPECIFIC and ev.value == "<<" and ev.implicit[0]:
-                        self.take_key(f, _MERGE_KEY, at, True)
+                value = ev.value
+                if control(value):
+                    self.doc.has_control = True
+                # Fast path, the common case: an untagged, unanchored string in a collection.
+                if (
+                    stack
+                    and ev.tag is None
+                    and ev.anchor is None
+                    and (not ev.implicit[0] or (value and value[0] not in resolving))
+                    and not _WILDCARD
+                    and len(stack) < MAX_DEPTH
+                ):
+                    f = stack[-1]
+                    if not f.is_map:
+                        if marks:
+                            values[(*f.path, len(f.value))] = at
+                        f.value.append(value)
+                        f.size += 1
+                        f.depth = f.depth if f.depth > 1 else 2
                         continue
-                    self.raw_key = ev.value
-                    key = self.scalar(ev, at, f.path)
-                    self.take_key(f, key, at, True)
-                    continue
-                self.doc.values[path] = at
-                self.raw_key = ev.value
-                value = self.scalar(ev, at, path)
-                if ev.anchor is not None:
-                    self.anchors[ev.anchor] = (value, 1, 1)
-                self.add(value, 1, 1, at, scalar=True)
+                    key = f.key
+                    if key is None:
+                        if value not in f.value and value != "<<":
+                            f.key = value
+                            if marks:
+                                f.key_mark = at
+                                keys[(*f.path, value)] = at
+                            f.size += 1
+                            f.depth = f.depth if f.depth > 1 else 2
+                            continue
+                    elif key is not _MERGE_KEY and key.__class__ is not _Dup:
+                        if marks:
+                            values[(*f.path, key)] = at
+                        f.value[key] = value
+                        f.key = None
+                        f.size += 1
+                        continue
+                if not marks:
+                    at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+                self.at, self.events = at, n
+                self.slow_scalar(ev, at)
                 continue
-            self.at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
-            if cls is MappingStartEvent:
-                self.start(ev, True)
-            elif cls is SequenceStartEvent:
-                self.start(ev, False)
-            elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            if cls is MappingStartEvent or cls is SequenceStartEvent:
+                if stack and ev.tag is None and ev.anchor is None and len(stack) < MAX_DEPTH:
+                    g = stack[-1]
+                    key = g.key
+                    if not g.is_map:
+                        path = (*g.path, len(g.value))
+                    elif key is not None and key is not _MERGE_KEY and key.__class__ is not _Dup:
+                        path = (*g.path, key)
+                    else:
+                        path = None
+                    if path is not None:
+                        if marks:
+                            values[path] = at
+                        f = _Frame(cls is MappingStartEvent, path, None, False)
+                        f.key_mark = at
+                        stack.append(f)
+                        continue
+                if not marks:
+                    at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+                self.at, self.events = at, n
+                self.start(ev, cls is MappingStartEvent)
+                continue
+            if cls is MappingEndEvent or cls is SequenceEndEvent:
+                f = stack[-1]
+                if len(stack) > 1 and not f.merges and not f.bad and f.anchor is None:
+                    g = stack[-2]
+                    key = g.key
+                    if not g.is_map or (
+                        key is not None and key is not _MERGE_KEY and key.__class__ is not _Dup
+                    ):
+                        stack.pop()
+                        g.size += f.size
+                        if g.depth <= f.depth:
+                            g.depth = f.depth + 1
+                        if g.size > MAX_NODES + 10 * n or len(stack) + f.depth > MAX_DEPTH:
+                            self.at, self.events = at, n
+                            stack.append(f)
+                            self.end()  # reports it
+                            continue
+                        if g.is_map:
+                            g.value[key] = f.value
+                            g.key = None
+                        else:
+                            g.value.append(f.value)
+                        continue
+                self.at, self.events = at, n
                 self.end()
-            elif cls is AliasEvent:
-                self.alias(ev, self.at)
+                continue
+            self.at, self.events = at, n
+            if cls is AliasEvent:
+                self.alias(ev, at)
             elif cls is DocumentStartEvent:
                 self.documents += 1
                 if self.documents > 1:
                     raise _Refused(
                         "file holds more than one YAML document (---); keep one per file"
                     )
+        self.events = n
+
+    def slow_scalar(self, ev: ScalarEvent, at: tuple[int, int]) -> None:
+        path = self.child_path()
+        if path is None:  # a key
+            f = self.stack[-1]
+            if ev.tag in _NONSPECIFIC and ev.value == "<<" and ev.implicit[0]:
+                self.take_key(f, _MERGE_KEY, at, True)
+                return
+            self.raw_key = ev.value
+            key = self.scalar(ev, at, f.path)
+            self.take_key(f, key, at, True)
+            return
+        self.doc.values[path] = at
+        self.raw_key = ev.value
+        value = self.scalar(ev, at, path)
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = (value, 1, 1)
+        self.add(value, 1, 1, at, scalar=True)
 
 
 def _position(text: str, offset: int, in_bytes: bool) -> tuple[int, int]:
@@ -405,9 +523,22 @@ def load(
         return None
     if text.startswith("\ufeff"):
         text = text[1:]
+    quick = _compose(file, text, [], locate, marks=False)
+    if quick is not None:
+        doc = quick.doc
+        doc.data = quick.root
+        doc.empty = quick.empty
+        # A partial, not a closure over doc: no reference cycle to wait for the collector.
+        doc.remark = functools.partial(_remark, text=text, locate=locate)
+        if doc.empty and not allow_empty:
+            fail(1, 1, "file is empty; it must hold a mapping")
+            return None
+        return doc
     composer = _Composer(file, diags, locate)
+    loader = _LOADER(text)
     try:
-        composer.feed(yaml.parse(text, Loader=_LOADER))
+        # get_event() returns None after the stream's end: iter() stops there, in C.
+        composer.feed(iter(loader.get_event, None))
     except _Refused as exc:
         fail(composer.at[0], composer.at[1], str(exc))
         return None
@@ -430,6 +561,8 @@ def load(
     except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
         fail(1, 1, f"YAML error: {exc}; fix the file")
         return None
+    finally:
+        loader.dispose()
     doc = composer.doc
     doc.data = composer.root
     doc.empty = composer.empty
@@ -437,3 +570,27 @@ def load(
         fail(1, 1, "file is empty; it must hold a mapping")
         return None
     return doc
+
+
+def _compose(
+    file: str, text: str, diags: list[Diagnostic], locate: Locator | None, *, marks: bool
+) -> _Composer | None:
+    """One pass over `text`; without `marks`, None at the first problem of any kind."""
+    composer = _Composer(file, diags, locate, marks=marks)
+    loader = _LOADER(text)
+    try:
+        composer.feed(iter(loader.get_event, None))
+    except Exception:
+        if marks:
+            raise
+        return None
+    finally:
+        loader.dispose()
+    return composer
+
+
+def _remark(doc: Document, *, text: str, locate: Locator | None) -> None:
+    """Fill in `doc`'s marks by reading `text` again (it parsed cleanly the first time)."""
+    again = _compose(doc.file, text, [], locate, marks=True)
+    if again is not None:
+        doc.values, doc.keys = again.doc.values, again.doc.keys

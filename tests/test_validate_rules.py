@@ -199,7 +199,9 @@ def test_explicit_router_id_clash_and_linux_hosts_ignored(tmp_path: Path) -> Non
 
 
 def test_fleet_checks_are_not_quadratic(tmp_path: Path) -> None:
-    n = 4000
+    # 8,000 hosts: the checks take well under a second; pairwise over the fleet they would
+    # compare 32 million pairs (a minute). The bound is loose for a loaded CI machine.
+    n = 8000
     lines = [
         f"h{i}: {{platform: cisco_ios, data: {{loopbacks: [{{name: Loopback0,"
         f" addresses: [10.{i // 65536}.{i // 256 % 256}.{i % 256}/32]}}]}}}}"
@@ -212,7 +214,7 @@ def test_fleet_checks_are_not_quadratic(tmp_path: Path) -> None:
     write(tmp_path, **{"hosts.yaml": "\n".join(lines) + "\n"})
     start = time.perf_counter()
     errs = errors_of(tmp_path)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 6.0
     assert {e.host for e in errs} == {"dup"}  # the address, and so the router-id, clash
 
 
