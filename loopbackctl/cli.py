@@ -159,7 +159,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     inv = load_inventory(args)
     names = select(inv, args.limit)
     env = render.environment(getattr(args, "templates", None))
-    rendered = [(inv.hosts[n], render.render_host(env, inv.hosts[n])) for n in names]
+    rendered = render.render_all(env, [inv.hosts[n] for n in names])
     if args.format == "json":
         doc = {
             "hosts": [
