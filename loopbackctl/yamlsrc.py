@@ -375,7 +375,18 @@ class _Composer:
                     stack
                     and ev.tag is None
                     and ev.anchor is None
-                    and (not ev.implicit[0] or (value and value[0] not in resolving))
+                    and (
+                        not ev.implicit[0]
+                        or (
+                            value
+                            and (
+                                value[0] not in resolving
+                                # No YAML 1.1 type but str has a "/" or two dots.
+                                or "/" in value
+                                or value.count(".") > 1
+                            )
+                        )
+                    )
                     and not _WILDCARD
                     and len(stack) < MAX_DEPTH
                 ):

@@ -378,3 +378,60 @@ def test_unreadable_file_is_an_error_not_a_traceback(
     (tmp_path / "hosts.yaml").mkdir()  # exists, but cannot be read as a file
     assert main(["validate", "-i", str(tmp_path)]) == 2
     assert "cannot read the file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10.0.0.1/32",
+        "198.18.0.1",
+        "1.2.3",
+        "1.2",
+        "1e3",
+        "1.0e+3",
+        "0x1F",
+        "0o17",
+        "017",
+        "1_000",
+        "1:20",
+        "+1",
+        "-1.5",
+        ".inf",
+        "-.Inf",
+        ".nan",
+        "..",
+        "1/2",
+        "yes",
+        "No",
+        "on",
+        "OFF",
+        "true",
+        "~",
+        "null",
+        "Null",
+        "<<x",
+        "2001:db8::1",
+        "+",
+        "0",
+        "Loopback0",
+        "lo",
+        "0.0.0.0",
+        "2001-02-03t04:05:06Z",
+    ],
+)
+def test_plain_scalars_resolve_like_pyyaml(text: str) -> None:
+    """The composer's fast path agrees with PyYAML's own resolution (timestamps stay text)."""
+    import yaml
+
+    diags: list[Diagnostic] = []
+    doc = yamlsrc.load("f.yaml", f"a: {text}\nb: [{text}]\n".encode(), diags)
+    assert doc is not None and not diags, diags
+    want = yaml.safe_load(f"a: {text}\n")["a"]
+    if text.startswith("2001-02-03"):
+        want = text
+    got = doc.data["a"]
+    if isinstance(want, float) and want != want:  # nan
+        assert got != got
+    else:
+        assert (type(got), got) == (type(want), want)
+        assert doc.data["b"] == [want]
