@@ -450,6 +450,15 @@ def _check_fields(
             continue
         if not _is(value, schema[key]):
             hint = ""
+            if key in yamlsrc.SECRET_KEYS:  # never print a secret, not even a wrong one
+                chk.error(
+                    ent.mark(*path),
+                    f"{key!r} must be {_type_name(schema[key])}, not {type(value).__name__};"
+                    " quote it (better: remove it and use the environment)",
+                    ent.who,
+                    ent.key(path),
+                )
+                continue
             if schema[key] is list and isinstance(value, str | int):
                 hint = f"; write it as a list: {key}: [{value}]"
             elif schema[key] is str and isinstance(value, int | float):
@@ -581,7 +590,17 @@ def _check_entity(ent: Entity, chk: _Checker) -> None:
             extras = copts.get("extras")
             if isinstance(extras, dict):
                 for secret in SECRET_EXTRAS:
-                    if isinstance(extras.get(secret), str):
+                    value = extras.get(secret)
+                    if value is not None and not isinstance(value, str):
+                        path = (*base, "extras", secret)
+                        chk.error(
+                            ent.mark(*path),
+                            f"{secret!r} must be a string, not {type(value).__name__}; quote it"
+                            " (better: remove it and use the environment)",
+                            ent.who,
+                            ent.key(path),
+                        )
+                    if isinstance(value, str):
                         path = (*base, "extras", secret)
                         chk.warn(
                             ent.mark(*path),

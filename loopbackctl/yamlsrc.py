@@ -56,6 +56,8 @@ _NONSPECIFIC = (None, "!")
 # a string; any other plain scalar, and every quoted one, is a string without asking.
 _RESOLVING = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
 _WILDCARD = None in Resolver.yaml_implicit_resolvers
+# Keys whose values are secrets: no message ever quotes them.
+SECRET_KEYS = frozenset({"password", "secret", "passphrase", "key_passphrase"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -201,9 +203,11 @@ class _Composer:
                     return self.constructor.construct_yaml_int(node)
                 return self.constructor.construct_yaml_float(node)
             except (KeyError, ValueError, yaml.YAMLError):
+                secret = path is not None and len(path) > 0 and path[-1] in SECRET_KEYS
+                shown = "the value" if secret else repr(value)
                 self.error(
                     at,
-                    f"{value!r} is not a valid {short_tag(tag)}; fix the value or drop the tag",
+                    f"{shown} is not a valid {short_tag(tag)}; fix the value or drop the tag",
                     path,
                 )
                 return None

@@ -435,3 +435,12 @@ def test_plain_scalars_resolve_like_pyyaml(text: str) -> None:
     else:
         assert (type(got), got) == (type(want), want)
         assert doc.data["b"] == [want]
+
+
+def test_secrets_are_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    case = Path(__file__).parent / "data" / "bad" / "secrets_never_printed"
+    assert main(["validate", "-i", str(case)]) == 2
+    out, err = capsys.readouterr()
+    for secret in ("123456", "hunter", "98765"):
+        assert secret in (case / "hosts.yaml").read_text()
+        assert secret not in out + err
