@@ -333,7 +333,7 @@ def test_credentials_inventory_first_then_environment() -> None:
 
 def test_accept_new_records_each_host_once_across_threads(tmp_path: Path) -> None:
     kh = str(tmp_path / "ssh" / "known_hosts")
-    policy = hostkeys.AcceptNewPolicy(kh)
+    policy = hostkeys.AcceptNewPolicy(hostkeys.KnownHosts(kh))
     keys = {f"198.18.0.{i}": paramiko.ECDSAKey.generate() for i in range(1, 21)}
 
     def add(name: str) -> None:
@@ -351,7 +351,9 @@ def test_accept_new_records_each_host_once_across_threads(tmp_path: Path) -> Non
     with pytest.raises(paramiko.BadHostKeyException):
         policy.missing_host_key(paramiko.SSHClient(), "198.18.0.1", paramiko.ECDSAKey.generate())
     with pytest.raises(hostkeys.UnknownHostKeyError):
-        hostkeys.StrictPolicy(kh).missing_host_key(paramiko.SSHClient(), "x", keys["198.18.0.1"])
+        hostkeys.StrictPolicy(hostkeys.KnownHosts(kh)).missing_host_key(
+            paramiko.SSHClient(), "x", keys["198.18.0.1"]
+        )
 
 
 @pytest.mark.parametrize("argv", [["--version"], ["-i", "INV", "validate"]])

@@ -1,17 +1,18 @@
 """A POSIX shell over netmiko's `linux` connection, with real exit statuses.
 
 netmiko returns text, not exit codes, and spends most of a short session in fixed sleeps
-(session preparation, clear_buffer, prompt polling). Here netmiko opens and authenticates
-the session (`LeanLinuxSSH`: no sleeps, no prompt probing), and `ShellSession` talks to
-the shell with framed commands:
+(session preparation, clear_buffer, prompt polling) and in an interactive login shell on
+a pty (readline, prompts, echo, /etc/bash.bashrc, a utmp record). Here netmiko builds
+and authenticates the connection (`LeanLinuxSSH`), but the session is `sh` on an exec
+channel without a pty, stderr merged into stdout, and `ShellSession` frames commands:
 
-    printf '%s\\n' TOKB<n>; { COMMAND
-    }; printf '\\n%s=%s\\n' TOKE<n> "$?"
+    printf '%s\n' TOKB<n>; { COMMAND
+    }; printf '\n%s=%s\n' TOKE<n> "$?"
 
-TOK is random per session, <n> counts commands, so neither the terminal echo of the line
-nor a late answer to an earlier command can be mistaken for the frame; prompts, banners
-and MOTD fall outside the frames and are ignored. A blocking read on the paramiko channel
-ends as soon as the end frame arrives, and an empty read means the session is gone.
+TOK is random per session and <n> counts commands, so a late answer to an earlier
+command cannot be mistaken for the frame, and anything the login scripts print falls
+outside the frames. A blocking read on the paramiko channel ends as soon as the end frame
+arrives; an empty read means the session is gone.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import paramiko
+from netmiko.channel import SSHChannel
 from netmiko.linux.linux_ssh import LinuxSSH
 
 from loopbackctl.driver import ConnectOptions
@@ -35,28 +37,42 @@ from loopbackctl.model import Host
 from loopbackctl.transport import ssh
 from loopbackctl.transport.credentials import Credentials, redact
 
-# CSI and OSC sequences (bracketed paste, window titles in PS1), charset selections.
+# CSI and OSC sequences, should a login script print colours or titles anyway.
 _ANSI = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>]"
 )
-# First line of every session: no history file on the host (lines can carry file
-# content), C messages, no aliases (e.g. `ip` aliased to `ip -color`).
-SETUP = "unset HISTFILE; export LC_ALL=C; unalias -a 2>/dev/null"
-# A pty in canonical mode keeps at most 4095 bytes of a line; stay well below.
+# First line of every session: stderr into stdout (sshd forwards the two pipes
+# independently, so a message could arrive after the frame that follows it), C messages,
+# no history file, and iproute2 on the PATH for non-root users too (Debian keeps `ip` in
+# /usr/sbin, outside a user's default PATH).
+SETUP = 'exec 2>&1; export LC_ALL=C PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; unset HISTFILE'
+# The login shell runs this; `sh` is POSIX whatever the user's shell (bash, zsh, fish).
+SHELL = "exec sh"
+# Keep each line short, so no layer on the way (a pty, should a host force one) cuts it.
 MAX_LINE = 3000
 
 
 class LeanLinuxSSH(LinuxSSH):
-    """netmiko `linux` without its fixed sleeps: no RETURN + sleep(0.1) before session
-    preparation, no prompt discovery (find_prompt, clear_buffer x2), no cleanup probing.
-    The cost: netmiko's own send_command/find_prompt are not usable on this connection
-    (no base_prompt); ShellSession frames commands instead of waiting for prompts."""
+    """netmiko `linux`, connecting as netmiko does (client, keys, agent, password,
+    timeouts), then opening `sh` on an exec channel instead of an interactive shell on a
+    pty; no session preparation (RETURN + sleep, prompt discovery, clear_buffer), no
+    cleanup probing. The cost: netmiko's own send_command/find_prompt/config_mode are
+    not usable on this connection; ShellSession frames commands instead."""
+
+    def establish_connection(self, width: int = 511, height: int = 1000) -> None:
+        self.remote_conn_pre = self._build_ssh_client()
+        self.remote_conn_pre.connect(**self._connect_params_dict())
+        transport = self.remote_conn_pre.get_transport()
+        assert transport is not None
+        chan = transport.open_session(timeout=self.conn_timeout)
+        chan.set_combine_stderr(True)
+        chan.exec_command(SHELL)
+        chan.settimeout(self.blocking_timeout)
+        self.remote_conn = chan
+        self.channel = SSHChannel(conn=chan, encoding=self.encoding)
 
     def _try_session_preparation(self, force_data: bool = True) -> None:
-        self.session_preparation()
-
-    def session_preparation(self) -> None:
-        self.ansi_escape_codes = True
+        return None
 
     def cleanup(self, command: str = "exit") -> None:
         return None
@@ -76,7 +92,7 @@ class Channel(Protocol):
 
 @dataclass(frozen=True)
 class Result:
-    """One framed command's exit status and output (stdout and stderr, merged by the pty)."""
+    """One framed command's exit status and output (stdout and stderr, merged)."""
 
     command: str
     status: int
@@ -113,10 +129,15 @@ class ShellSession:
 
     # -- framing ----------------------------------------------------------------------
 
-    def _frame(self, command: str) -> tuple[str, re.Pattern[str]]:
+    def _frame(self, command: str, stdin: bool = False) -> tuple[str, re.Pattern[str]]:
+        # stdin stays ours: a command reading it would swallow the frames that follow.
         self._n += 1
         tag = f"{self._token}{self._n}"
-        line = f"printf '%s\\n' {tag}B; {{ {command}\n}}; printf '\\n%s=%s\\n' {tag}E \"$?\"\n"
+        redirect = "" if stdin else " </dev/null"
+        line = (
+            f"printf '%s\\n' {tag}B; {{ {command}\n}}{redirect}; printf '\\n%s=%s\\n' {tag}E"
+            ' "$?"\n'
+        )
         rx = re.compile(rf"(?:^|\n){tag}B\n(.*?)\n{tag}E=(\d+)\n", re.S)
         return line, rx
 
@@ -226,7 +247,8 @@ class ShellSession:
             res = self.exec(cmd)
             if not res.ok:
                 self.exec(f"rm -f '{tmp}' '{tmp}.b64'")
-                said = " ".join(res.output.replace(tmp, path).split())[:300] or "no message"
+                text = res.output.replace(f"{tmp}.b64", path).replace(tmp, path)
+                said = " ".join(text.split())[:300] or "no message"
                 raise DeviceError(
                     redact(
                         f"{self.creds.where}: could not write {path}: {said}", self.creds.secrets
@@ -251,9 +273,10 @@ class ShellSession:
     # -- privileges -------------------------------------------------------------------
 
     def become_root(self) -> None:
-        """Make the shell root: nothing when already root, else `sudo -v` answering its
-        password prompt with the secret, then `sudo -s` on the cached credentials.
-        Raises DeviceError when sudo refuses (the session is then closed)."""
+        """Make the shell root: nothing when already root, else `sudo -S -v` answering its
+        password prompt with the secret (read from the channel: no terminal echoes it),
+        then `sudo -n sh` on the credentials that just cached. Raises DeviceError when
+        sudo refuses; the session is then closed."""
         if self.uid is None:
             self.uid = self._uid()
         if self.uid == 0:
@@ -263,10 +286,10 @@ class ShellSession:
                 f"{self.creds.where}: {self.creds.username} is not root and there is no sudo"
                 " secret; set connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET"
             )
-        # sudo prints `%%` as `%`: the prompt then differs from the echo of the command.
+        # sudo prints `%%` as `%`, so the prompt never equals the command line's text.
         prompt = f"{self._token}%P:"
         asked = prompt.replace("%", "%%")
-        line, _ = self._frame(f"sudo -p '{asked}' -v")
+        line, _ = self._frame(f"sudo -S -p '{asked}' -v", stdin=True)
         rx = re.compile(f"{re.escape(prompt)}|\n{self._token}{self._n}E=(\\d+)\n")
         self._write(self._pending + line)
         self._pending = ""
@@ -276,7 +299,6 @@ class ShellSession:
             if m.group(0) != prompt:
                 break
             if answered:  # asked again: the secret was wrong
-                self._write("\x03")
                 self.close()
                 raise DeviceError(
                     f"{self.creds.where}: sudo refused the secret for {self.creds.username};"
@@ -291,23 +313,23 @@ class ShellSession:
                 f"{self.creds.where}: sudo refused {self.creds.username}: {said}; grant sudo"
                 " (sudoers) or log in as root"
             )
-        # Credentials are cached for this terminal now, so `sudo -s` asks nothing and the
-        # root shell reads the next line. (sudoers timestamp_timeout=0 would ask again.)
+        # The root shell announces itself before it reads anything: until then nothing
+        # else is sent, since the shell below would read ahead what is meant for it.
         self._n += 1
-        ready = f"{self._token}{self._n}R"
-        self._write(f"sudo -p '{asked}' -s\n{SETUP}; printf '%s\\n' {ready}\n")
-        rx = re.compile(f"{re.escape(prompt)}|(?:^|\n){ready}\n")
-        m = self._read_until(rx, self.options.command_timeout, "sudo -s")
-        if m.group(0) == prompt:
-            self._write("\x03")
-            self.close()
+        ready, failed = f"{self._token}{self._n}R", f"{self._token}{self._n}F"
+        self._write(f"sudo -n sh -c 'printf \"%s\\n\" {ready}; exec sh'; echo {failed}$?\n")
+        rx = re.compile(f"(?:^|\n){ready}\n|(?:^|\n){failed}(\\d+)\n")
+        m = self._read_until(rx, self.options.command_timeout, "sudo -n sh")
+        if m.group(1) is not None:
+            said = redact(" ".join(self.before.split())[-200:], self.creds.secrets)
             raise DeviceError(
-                f"{self.creds.where}: sudo asks for the password again at once"
-                " (timestamp_timeout=0?); allow cached sudo credentials or log in as root"
+                f"{self.creds.where}: sudo did not keep the credentials for `sudo -n sh`"
+                f" ({said or 'sudoers timestamp_timeout=0?'}); allow it or log in as root"
             )
+        self._pending = SETUP + "\n"
         self.uid = self._uid()
         if self.uid != 0:
-            raise DeviceError(f"{self.creds.where}: still not root after sudo -s")
+            raise DeviceError(f"{self.creds.where}: still not root after `sudo -n sh`")
 
     def _uid(self) -> int:
         out = self.run("id -u").strip()

@@ -100,7 +100,9 @@ def connect_error(exc: BaseException, creds: Credentials, options: ConnectOption
             )
         if isinstance(e, OSError) and e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
             return UnreachableError(f"{where}: no route to host; is it down?")
-        if isinstance(e, paramiko.SSHException) and "banner" in str(e).lower():
+        if isinstance(e, paramiko.SSHException) and (
+            "banner" in str(e).lower() or "No existing session" in str(e)
+        ):
             return UnreachableError(
                 f"{where}: no SSH banner within {t}; is an SSH server listening there, or is it"
                 " overloaded?"
@@ -159,10 +161,21 @@ def open_connection(
     except (ValueError, TypeError) as exc:
         raise connect_error(exc, creds, options) from None
     known_hosts = hostkeys.known_hosts_path(options.known_hosts)
-    conn.key_policy = hostkeys.policy(options.host_keys, known_hosts)
+    name = creds.hostname if creds.port == 22 else f"[{creds.hostname}]:{creds.port}"
+    try:
+        client, policy = hostkeys.client_for(options.host_keys, known_hosts, name)
+    except OSError as exc:
+        conn.disconnect()
+        raise DeviceError(
+            f"{creds.where}: cannot read {known_hosts} ({exc.strerror}); fix it or pass"
+            " --known-hosts"
+        ) from None
+    # netmiko's hook for the SSHClient it connects with: ours holds this host's recorded
+    # keys and our policy; netmiko's own host-key loading stays off.
+    conn._get_ssh_client_instance = lambda: client
+    conn.key_policy = policy
     conn.system_host_keys = False
-    conn.alt_host_keys = options.host_keys != "off"
-    conn.alt_key_file = known_hosts
+    conn.alt_host_keys = False
     try:
         conn._open()
     except Exception as exc:
