@@ -513,14 +513,25 @@ def _check_platform(ent: Entity, platform: Any, path: tuple[str, ...], chk: _Che
         )
 
 
+def _is_ip(text: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):
+            pass
+    try:  # what inet_pton does not take, e.g. a scoped IPv6 address
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _check_hostname(ent: Entity, hostname: Any, path: tuple[str, ...], chk: _Checker) -> None:
     if not isinstance(hostname, str) or CONTROL.search(hostname):
         return
-    try:
-        ipaddress.ip_address(hostname)
+    if _is_ip(hostname):
         return
-    except ValueError:
-        pass
     if len(hostname) > 253 or not _HOSTNAME.fullmatch(hostname):
         chk.error(
             ent.mark(*path),
@@ -1082,7 +1093,7 @@ def _build_loopbacks(
         anycast = lb.get("anycast") is True
         if state == "present":
             placed.extend(
-                _Placed(host, a, found.at(i, "addresses", j), name, anycast) for a, j in addrs
+                _Placed(host, a, found, (i, "addresses", j), name, anycast) for a, j in addrs
             )
         out.append(
             Loopback(
@@ -1160,22 +1171,35 @@ def _addresses(
 
 
 class _Placed:
-    """An address as placed on a device, for the fleet-wide checks."""
+    """An address as placed on a device, for the fleet-wide checks; `mark` is resolved
+    only when a diagnostic needs it."""
 
-    __slots__ = ("address", "anycast", "at", "host", "loopback")
+    __slots__ = ("address", "anycast", "found", "host", "key", "loopback", "sub")
 
     def __init__(
-        self, host: str, address: IPInterface, at: _At, loopback: str, anycast: bool
+        self,
+        host: str,
+        address: IPInterface,
+        found: _Found,
+        sub: tuple[str | int, ...],
+        loopback: str,
+        anycast: bool,
     ) -> None:
         self.host = host
         self.address = address
-        self.at = at
+        self.found = found
+        self.sub = sub
         self.loopback = loopback
         self.anycast = anycast
+        self.key = (address.version, int(address))  # int(interface) is its address
 
     @property
     def mark(self) -> Mark:
-        return self.at.mark
+        return self.found.mark(*self.sub)
+
+    @property
+    def at(self) -> _At:
+        return self.found.at(*self.sub)
 
 
 def _check_same_address(placed: list[_Placed], chk: _Checker) -> set[Any]:
@@ -1184,14 +1208,15 @@ def _check_same_address(placed: list[_Placed], chk: _Checker) -> set[Any]:
     Returns the addresses reported, so that a router-id clash they cause is not reported
     a second time.
     """
-    by_ip: dict[Any, list[_Placed]] = {}
+    by_ip: dict[tuple[int, int], list[_Placed]] = {}
     reported: set[Any] = set()
     for p in placed:
-        by_ip.setdefault(p.address.ip, []).append(p)
-    for ip, ps in by_ip.items():
+        by_ip.setdefault(p.key, []).append(p)
+    for ps in by_ip.values():
         if len(ps) < 2 or len({p.host for p in ps}) < 2 or all(p.anycast for p in ps):
             continue
         first = ps[0]
+        ip = first.address.ip
         for other in ps[1:]:
             if other.host == first.host:
                 continue
@@ -1224,6 +1249,10 @@ def _check_overlaps(host: str, ps: list[_Placed], chk: _Checker) -> None:
     CIDR blocks either nest or are disjoint, so after sorting by (start, -size) a block
     overlaps an earlier one exactly when it starts inside the widest block still open.
     """
+    if all(p.address.network.prefixlen == p.address.max_prefixlen for p in ps) and len(
+        {p.key for p in ps}
+    ) == len(ps):
+        return  # host prefixes only, all different: nothing can overlap
     for version in (4, 6):
         items = sorted(
             (p for p in ps if p.address.version == version),
@@ -1318,17 +1347,32 @@ def _load(location: str) -> tuple[Inventory, list[Diagnostic]]:
     placed: list[_Placed] = []
     rid_marks: dict[str, _At] = {}
     memo: dict[str, dict[str, dict[str, Any]]] = {}
+    tails: dict[tuple[str, ...], tuple[dict[str, _Found | None], dict[str, _Found]]] = {}
+    lineages: dict[tuple[str, ...], list[Entity]] = {}
     incomplete = bool(src.broken & {"groups", "defaults"})
     for name, ent in src.hosts.items():
-        lineage = _lineage(ent, groups)
-        for g in lineage[1:]:
-            members[g.name].add(name)
         gs = ent.fields.get("groups")
+        gkey = tuple(g for g in gs if isinstance(g, str)) if isinstance(gs, list) else ()
+        above = lineages.get(gkey)
+        if above is None:
+            above = lineages[gkey] = _lineage(ent, groups)[1:]
+        lineage = [ent, *above]
+        for g in above:
+            members[g.name].add(name)
         unresolved = isinstance(gs, list) and any(
             isinstance(g, str) and g not in groups for g in gs
         )
         host = _build_host(
-            ent, lineage, groups, defaults, chk, placed, rid_marks, incomplete or unresolved, memo
+            ent,
+            lineage,
+            groups,
+            defaults,
+            chk,
+            placed,
+            rid_marks,
+            incomplete or unresolved,
+            memo,
+            tails,
         )
         if host is not None:
             hosts[name] = host
@@ -1379,12 +1423,24 @@ def _build_host(
     rid_marks: dict[str, _At],
     incomplete: bool,
     memo: dict[str, dict[str, dict[str, Any]]],
+    tails: dict[tuple[str, ...], tuple[dict[str, _Found | None], dict[str, _Found]]],
 ) -> Host | None:
     name = ent.name
-    chain = [*lineage, *([defaults] if defaults else [])]
+    # What the host's groups and the defaults give is the same for every host with the
+    # same groups: resolved once per distinct lineage.
+    tail_key = tuple(g.name for g in lineage[1:])
+    tail = tails.get(tail_key)
+    if tail is None:
+        chain = [*lineage[1:], *([defaults] if defaults else [])]
+        found = {k: _resolve(chain, k) for k in HOST_FIELDS}
+        tail = tails[tail_key] = (found, _resolve_data(chain))
+    tail_fields, tail_data = tail
 
     def get(key: str) -> Any:
-        f = _resolve(chain, key)
+        own = ent.fields.get(key)
+        if own is not None:
+            return own
+        f = tail_fields[key]
         return f.value if f is not None else None
 
     platform = get("platform")
@@ -1401,7 +1457,9 @@ def _build_host(
     if not isinstance(platform, str) or platform not in RULES:
         return None  # reported where it is written
     rules = RULES[platform]
-    data = _resolve_data(chain)
+    data = _resolve_data([ent])
+    for k, f in tail_data.items():
+        data.setdefault(k, f)
     allow = data.get("allow_subnet_loopbacks")
     loopbacks: list[Loopback] = []
     lbf = data.get("loopbacks")

@@ -8,6 +8,7 @@ behind the inventory validation, so no value can add a line to a device's config
 from __future__ import annotations
 
 import gc
+import ipaddress
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import jinja2
 
 from loopbackctl.errors import TemplateError
 from loopbackctl.inventory import CONTROL
-from loopbackctl.model import Host, Loopback
+from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.platforms import RULES
 from loopbackctl.yamlsrc import oneline
 
@@ -68,8 +69,11 @@ class _V4:
     netmask: str
 
 
-def _loopback_context(lb: Loopback) -> dict[str, Any]:
-    v4 = [_V4(str(a.ip), str(a.netmask)) for a in lb.ipv4]
+_NETMASK = {n: str(ipaddress.IPv4Network(f"0.0.0.0/{n}").netmask) for n in range(33)}
+
+
+def _loopback_context(lb: Loopback, text: dict[IPInterface, str]) -> dict[str, Any]:
+    v4 = [_V4(text[a].partition("/")[0], _NETMASK[a.network.prefixlen]) for a in lb.ipv4]
     return {
         "name": lb.name,
         "absent": lb.state == "absent",
@@ -77,8 +81,8 @@ def _loopback_context(lb: Loopback) -> dict[str, Any]:
         "shutdown": lb.shutdown,
         "primary": v4[0] if v4 else None,
         "secondaries": v4[1:],
-        "ipv6": [a.with_prefixlen for a in lb.ipv6],
-        "addresses": [a.with_prefixlen for a in lb.addresses],
+        "ipv6": [text[a] for a in lb.ipv6],
+        "addresses": [text[a] for a in lb.addresses],
     }
 
 
@@ -88,14 +92,18 @@ def context(host: Host) -> dict[str, Any]:
     `data` is the host's resolved `data` mapping as written (for user templates that lay
     out their own keys); every value printed from it passes the same fence.
     """
-    present = [lb for lb in host.loopbacks if lb.state == "present"]
+    # Each address is formatted once (IPv6 formatting is slow in ipaddress).
+    text = {a: a.with_prefixlen for lb in host.loopbacks for a in lb.addresses}
+    rid = host.predicted_router_id
     return {
         "host": host.name,
         "hostname": host.hostname,
         "platform": host.platform,
-        "loopbacks": [_loopback_context(lb) for lb in host.loopbacks],
-        "addresses": [a.with_prefixlen for lb in present for a in lb.addresses],
-        "router_id": str(host.predicted_router_id) if host.predicted_router_id else None,
+        "loopbacks": [_loopback_context(lb, text) for lb in host.loopbacks],
+        "addresses": [
+            text[a] for lb in host.loopbacks if lb.state == "present" for a in lb.addresses
+        ],
+        "router_id": str(rid) if rid is not None else None,
         "data": dict(host.data),
     }
 
