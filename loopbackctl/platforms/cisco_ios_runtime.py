@@ -352,13 +352,45 @@ def _enable(conn: Any, secret: str, timeout: float) -> str | None:
     return last if last.endswith("#") else None
 
 
+# Any IOS prompt at the end of what was read: `host>` (user EXEC) or `host#`.
+PROMPT_END = r"[>#]\s*$"
+# Sent at login, as netmiko's cisco_ios does: no `--More--` paging, no wrapped echoes.
+TERMINAL_SETUP = ("terminal width 511", "terminal length 0")
+# IOS shortens the hostname in configuration-mode prompts; netmiko matches on this many
+# characters of it (netmiko.cisco.cisco_ios.CiscoIosBase.set_base_prompt).
+BASE_PROMPT_CHARS = 16
+
+
 @functools.cache
 def _netmiko_class() -> type[Any]:
-    """netmiko's cisco_ios class, noticing a connection the device dropped at once (a
-    closed paramiko channel reads as no data, so netmiko would wait out read_timeout)."""
+    """netmiko's cisco_ios class with a lean login and quick failure detection.
+
+    - Session preparation reads the prompt IOS prints at login once, instead of netmiko's
+      fixed 0.1 s sleep plus prompt probing (about 0.17 s of a 0.25 s login here).
+    - A connection the device dropped fails at once (a closed paramiko channel reads as
+      no data, so netmiko would wait out read_timeout).
+    """
     from netmiko.cisco.cisco_ios import CiscoIosSSH
 
     class IosSSH(CiscoIosSSH):
+        def _try_session_preparation(self, force_data: bool = True) -> None:
+            try:
+                self.session_preparation()
+            except Exception:
+                self.disconnect()
+                raise
+
+        def session_preparation(self) -> None:
+            self.write_channel(self.RETURN)
+            out = str(self.read_until_pattern(pattern=PROMPT_END, read_timeout=self.timeout))
+            for command in TERMINAL_SETUP:
+                self.write_channel(self.normalize_cmd(command))
+                self.read_until_pattern(pattern=re.escape(command), read_timeout=self.timeout)
+                out = str(self.read_until_pattern(pattern=PROMPT_END, read_timeout=self.timeout))
+            prompt = out.strip().splitlines()[-1].strip()
+            self.base_prompt = prompt[:-1][:BASE_PROMPT_CHARS]
+            self.clear_buffer()
+
         def cleanup(self, command: str = "exit") -> None:
             # IosSession leaves configuration mode itself: skip netmiko's extra probe.
             self.write_channel(command + self.RETURN)

@@ -1,0 +1,222 @@
+"""Benchmark: `loopbackctl verify` and `apply` over simulated IOS routers, against a plain
+serial netmiko loop doing the same work, in the same run.
+
+    python bench/bench_ios_fleet.py [--routers 50] [--workers N] [--repeat 1]
+
+Each router (tests/iossim, all in one subprocess on 127.0.0.1) boots with a Loopback0
+that differs from the inventory (description, a missing secondary, a missing IPv6
+address), so `apply` changes every router. Per router, both sides do the same: log in,
+`enable`, read `show ip interface`, `show interfaces`, `show ipv6 interface brief` and
+`show running-config interface Loopback0` parsed with TextFSM (ntc-templates 9); apply
+then pushes the same four lines, reads everything again and runs `write memory`. The
+routers are reset to their boot state before every apply. The 10.x addresses are data
+sent to the simulator only; every packet goes to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from loopbackctl.cli import main  # noqa: E402
+from tests.iossim import DeviceSpec, IosSimBed  # noqa: E402
+
+PASSWORD, SECRET = "admin", "enable"
+SHOWS = ("show ip interface", "show interfaces", "show ipv6 interface brief")
+
+
+def startup(i: int) -> list[str]:
+    return [
+        "interface Loopback0",
+        " description old",
+        f" ip address 10.255.{i // 250}.{i % 250 + 1} 255.255.255.255",
+        f" ipv6 address 2001:db8:ff::{i:x}/128",
+    ]
+
+
+def wanted(i: int) -> dict[str, Any]:
+    return {
+        "name": "Loopback0",
+        "description": "router-id",
+        "addresses": [
+            f"10.255.{i // 250}.{i % 250 + 1}/32",
+            f"10.254.{i // 250}.{i % 250 + 1}/32",
+            f"2001:db8:ff::{i:x}/128",
+            f"2001:db8:fe::{i:x}/128",
+        ],
+    }
+
+
+def push_lines(i: int) -> list[str]:
+    return [
+        "interface Loopback0",
+        " description router-id",
+        f" ip address 10.254.{i // 250}.{i % 250 + 1} 255.255.255.255 secondary",
+        f" ipv6 address 2001:db8:fe::{i:x}/128",
+    ]
+
+
+def write_inventory(bed: IosSimBed, n: int, where: Path) -> Path:
+    hosts = {}
+    for i in range(n):
+        dev = bed[f"r{i + 1}"]
+        hosts[dev.name] = {
+            "hostname": dev.host,
+            "port": dev.port,
+            "platform": "cisco_ios",
+            "username": dev.username,
+            "data": {"loopbacks": [wanted(i)]},
+        }
+    inv = where / "inventory"
+    inv.mkdir()
+    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    return inv
+
+
+def loopbackctl(inv: Path, known_hosts: Path, *argv: str) -> tuple[float, int, str]:
+    out = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        rc = main(["-i", str(inv), argv[0], "--known-hosts", str(known_hosts), *argv[1:]])
+    return time.perf_counter() - t0, rc, out.getvalue()
+
+
+def serial_netmiko(bed: IosSimBed, n: int, apply: bool) -> float:
+    """The baseline: one router after the other with stock netmiko."""
+    from netmiko import ConnectHandler
+
+    t0 = time.perf_counter()
+    for i in range(n):
+        dev = bed[f"r{i + 1}"]
+        conn = ConnectHandler(**dev.netmiko_params())
+        conn.enable()
+
+        def read(conn: Any = conn) -> None:
+            for command in SHOWS:
+                parsed = conn.send_command(command, use_textfsm=True, raise_parsing_error=True)
+                assert isinstance(parsed, list) and parsed, command
+            conn.send_command("show running-config interface Loopback0")
+
+        read()
+        if apply:
+            conn.send_config_set(push_lines(i))
+            read()
+            conn.save_config()
+        conn.disconnect()
+    return time.perf_counter() - t0
+
+
+def reset(bed: IosSimBed, n: int) -> None:
+    for i in range(n):
+        bed.reset(f"r{i + 1}")
+
+
+def measure(repeat: int, fn: Callable[[], float]) -> float:
+    return statistics.median(fn() for _ in range(repeat))
+
+
+def main_bench(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--routers", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=None, help="default: loopbackctl's")
+    ap.add_argument("--repeat", type=int, default=1, help="median of this many runs")
+    args = ap.parse_args(argv)
+    n = args.routers
+    os.environ["LOOPBACKCTL_PASSWORD"] = PASSWORD
+    os.environ["LOOPBACKCTL_SECRET"] = SECRET
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    specs = [
+        DeviceSpec(f"r{i + 1}", password=PASSWORD, secret=SECRET, startup_config=startup(i))
+        for i in range(n)
+    ]
+    with tempfile.TemporaryDirectory() as tmp, IosSimBed(devices=specs) as bed:
+        inv = write_inventory(bed, n, Path(tmp))
+        kh = Path(tmp) / "known_hosts"
+        kh.write_text("")
+        rows: list[tuple[str, float, float]] = []
+
+        def lb_verify() -> float:
+            t, rc, out = loopbackctl(inv, kh, "verify", "--format", "json", *workers)
+            assert rc == 1 and out.count('"status": "drift"') == n, out[-500:]
+            return t
+
+        def lb_apply() -> float:
+            reset(bed, n)
+            t, rc, out = loopbackctl(inv, kh, "apply", "--format", "json", *workers)
+            assert rc == 0 and out.count('"status": "changed"') == n, out[-2000:]
+            return t
+
+        def lb_converged() -> float:
+            t, rc, out = loopbackctl(inv, kh, "apply", "--format", "json", *workers)
+            assert rc == 0 and out.count('"status": "ok"') == n, out[-500:]
+            return t
+
+        def base_apply() -> float:
+            reset(bed, n)
+            t = serial_netmiko(bed, n, apply=True)
+            assert all(bed.state(f"r{i + 1}")["save_count"] >= 1 for i in range(n))
+            return t
+
+        loopbackctl(inv, kh, "verify", "--format", "json", *workers)  # warm-up, known_hosts
+        reset(bed, n)
+        rows.append(
+            (
+                "verify",
+                measure(args.repeat, lb_verify),
+                measure(args.repeat, lambda: serial_netmiko(bed, n, apply=False)),
+            )
+        )
+        rows.append(("apply", measure(args.repeat, lb_apply), measure(args.repeat, base_apply)))
+
+        def lb_verify_serial() -> float:
+            t, rc, out = loopbackctl(inv, kh, "verify", "--format", "json", "--workers", "1")
+            assert rc == 1 and out.count('"status": "drift"') == n, out[-500:]
+            return t
+
+        reset(bed, n)
+        rows.append(
+            (
+                "verify, 1 worker",
+                measure(args.repeat, lb_verify_serial),
+                measure(args.repeat, lambda: serial_netmiko(bed, n, apply=False)),
+            )
+        )
+        lb_apply()
+        rows.append(
+            (
+                "apply (converged)",
+                measure(args.repeat, lb_converged),
+                measure(args.repeat, lambda: serial_netmiko(bed, n, apply=False)),
+            )
+        )
+
+    from loopbackctl.fleet import DEFAULT_WORKERS
+
+    w = args.workers or DEFAULT_WORKERS
+    print(f"{n} simulated IOS routers, loopbackctl --workers {w}, {os.cpu_count()} CPUs")
+    head = f"{'operation':<18} {'loopbackctl':>12} {'serial netmiko':>15} {'ratio':>7}"
+
+    print(head)
+    print("-" * len(head))
+    for name, ours, base in rows:
+        print(f"{name:<18} {ours:>11.2f}s {base:>14.2f}s {base / ours:>6.1f}x")
+    print("ratio = serial netmiko time / loopbackctl time (higher is better for loopbackctl)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_bench())
