@@ -222,3 +222,22 @@ def test_not_root_without_a_secret(shell: tuple[ShellSession, PipeChannel]) -> N
     s.creds = Credentials("box", 22, "user")
     with pytest.raises(DeviceError, match="not root and there is no sudo secret"):
         s.become_root()
+
+
+def test_configure_stops_at_the_first_failure_in_one_round_trip(
+    shell: tuple[ShellSession, PipeChannel], tmp_path: Path
+) -> None:
+    s, _ = shell
+    a, b = tmp_path / "a", tmp_path / "b"
+    with pytest.raises(DeviceError, match=r"`false` failed \(exit 1\)"):
+        s.configure([f"touch {a}", "false", f"touch {b}"])
+    assert a.exists() and not b.exists()
+    assert s.sent == [f"touch {a}", "false"]
+
+
+def test_configure_as_root_checks_root_in_the_same_round_trip(
+    shell: tuple[ShellSession, PipeChannel], tmp_path: Path
+) -> None:
+    s, _ = shell
+    s.configure_as_root([f"echo $FAKE_ROOT > {tmp_path / 'who'}"])  # not root: sudo first
+    assert s.uid == 0 and (tmp_path / "who").read_text() == "1\n"

@@ -43,6 +43,8 @@ class Shell(Session, Protocol):
 
     def become_root(self) -> None: ...
 
+    def configure_as_root(self, commands: Sequence[str]) -> str: ...
+
     def write_file(self, path: str, content: bytes, mode: str = "600") -> list[str]: ...
 
     def read_file(self, path: str) -> bytes | None: ...
@@ -128,10 +130,8 @@ class LinuxDriver:
         return first + rest + last
 
     def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
-        if not commands:
-            return
-        _shell(session).become_root()
-        session.configure(commands)
+        if commands:
+            _shell(session).configure_as_root(commands)
 
     def save(self, session: Session, host: Host) -> None:
         return None  # runtime state is saved by netplan (Persisting), when asked for

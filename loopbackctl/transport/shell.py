@@ -209,16 +209,61 @@ class ShellSession:
             raise DeviceError(self.refusal(res))
         return res.output
 
+    def chain(self, commands: Sequence[str], guard: str | None = None) -> list[Result | None]:
+        """Run `commands` in one round trip, each only if all before it succeeded (and
+        `guard`, a test run first, held); None for a command that was skipped."""
+        if not commands:
+            return []
+        rc = "__lbc_rc"
+        lines, rxs = [f"{rc}=0\n"], []
+        for command in ([guard] if guard else []) + list(commands):
+            self._n += 1
+            tag = f"{self._token}{self._n}"
+            lines.append(
+                f"if [ \"${rc}\" = 0 ]; then printf '%s\\n' {tag}B; {{ {command}\n}} </dev/null;"
+                f" {rc}=$?; printf '\\n%s=%s\\n' {tag}E \"${rc}\"; else printf '%s\\n' {tag}S; fi\n"
+            )
+            rxs.append(re.compile(rf"(?:^|\n){tag}B\n(.*?)\n{tag}E=(\d+)\n|(?:^|\n){tag}S\n", re.S))
+        # Listed as sent before they go: after a lost connection any of them may have run.
+        mark = len(self.sent)
+        self.sent += list(commands)
+        self._write(self._pending + "".join(lines))
+        self._pending = ""
+        out: list[Result | None] = []
+        for command, rx in zip(([guard] if guard else []) + list(commands), rxs, strict=True):
+            m = self._read_until(rx, self.options.command_timeout, command)
+            if m.group(2) is None:
+                out.append(None)
+            else:
+                out.append(Result(command, int(m.group(2)), m.group(1).removesuffix("\n")))
+        ran = [r.command for r in out[1 if guard else 0 :] if r is not None]
+        self.sent[mark:] = ran
+        return out
+
     def configure(self, commands: Sequence[str]) -> str:
-        """Run each command in turn; stop at the first non-zero exit status."""
-        out = []
-        for command in commands:
-            self.sent.append(command)
-            res = self.exec(command)
-            out.append(res.output)
-            if not res.ok:
-                raise DeviceError(self.refusal(res))
-        return "\n".join(out)
+        """Run `commands` in order, in one round trip; raise DeviceError naming the first
+        that fails (the ones after it are not run)."""
+        return self._check(self.chain(commands))
+
+    def configure_as_root(self, commands: Sequence[str]) -> str:
+        """`configure` as root: when the uid is not known yet, a test for root rides in
+        the same round trip; only a non-root login pays for the sudo dialogue."""
+        if self.uid is None:
+            guard = '[ "$(id -u)" = 0 ]'
+            results = self.chain(commands, guard)
+            first = results[0]
+            if first is not None and first.ok:
+                self.uid = 0
+                return self._check(results[1:])
+        self.become_root()
+        return self.configure(commands)
+
+    def _check(self, results: Sequence[Result | None]) -> str:
+        done = [r for r in results if r is not None]
+        for r in done:
+            if not r.ok:
+                raise DeviceError(self.refusal(r))
+        return "\n".join(r.output for r in done)
 
     def refusal(self, res: Result) -> str:
         said = " ".join(res.output.split())[:300] or "no message"
@@ -242,18 +287,15 @@ class ShellSession:
             f" && {{ [ ! -e '{path}' ] || cp -p '{path}' '{path}.bak'; }}"
             f" && mv -f '{tmp}' '{path}'"
         )
-        for cmd in cmds:
-            self.sent.append(cmd)
-            res = self.exec(cmd)
-            if not res.ok:
-                self.exec(f"rm -f '{tmp}' '{tmp}.b64'")
-                text = res.output.replace(f"{tmp}.b64", path).replace(tmp, path)
-                said = " ".join(text.split())[:300] or "no message"
-                raise DeviceError(
-                    redact(
-                        f"{self.creds.where}: could not write {path}: {said}", self.creds.secrets
-                    )
-                )
+        done = [r for r in self.chain(cmds) if r is not None]
+        failed = next((r for r in done if not r.ok), None)
+        if failed is not None:
+            self.exec(f"rm -f '{tmp}' '{tmp}.b64'")
+            text = failed.output.replace(f"{tmp}.b64", path).replace(tmp, path)
+            said = " ".join(text.split())[:300] or "no message"
+            raise DeviceError(
+                redact(f"{self.creds.where}: could not write {path}: {said}", self.creds.secrets)
+            )
         return cmds
 
     def read_file(self, path: str) -> bytes | None:
