@@ -1,8 +1,13 @@
 """Cisco IOS at runtime: read loopbacks from show commands, turn Changes into IOS lines,
 push them so that every refusal is caught, save with `write memory`.
 
-Imported by the runner only for fleets with IOS devices; textfsm and ntc-templates are
-imported inside the functions that parse (ios_parse), never at import time.
+Imported by the runner only for fleets with IOS devices; netmiko, textfsm and
+ntc-templates are imported inside the functions that need them, never at import time.
+
+IOS quirks this module knows (each a named constant below): refusals without a leading
+`%`; netmiko's error_pattern to stop at the first refused line (IOS itself goes on);
+`write memory` confirms with `[OK]`; `enable` asks again after a wrong secret; a
+primary address is removed without `secondary`, a secondary with it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopbackctl.driver import ConnectOptions, Session
 from loopbackctl.errors import DeviceError
@@ -27,6 +32,9 @@ from loopbackctl.platforms.ios_parse import (
     SHOW_IPV6_BRIEF,
     SHOW_RUNNING_INTERFACE,
 )
+
+if TYPE_CHECKING:
+    from loopbackctl.driver import Driver, Purging, Routing
 
 # A loopback named in the inventory is owned whole: addresses it does not name are
 # removed. IOS has one primary IPv4 address per interface; the others are `secondary`.
@@ -434,3 +442,9 @@ def _remove(addr: IPInterface | None, v4: list[ipaddress.IPv4Interface]) -> str:
     if addr in v4:
         v4.remove(addr)
     return f" no ip address {_mask(addr)}" + ("" if primary else " secondary")
+
+
+if TYPE_CHECKING:  # mypy checks that IosDriver keeps the runner's contract
+    _driver: Driver = IosDriver()
+    _routing: Routing = IosDriver()
+    _purging: Purging = IosDriver()
