@@ -7,6 +7,7 @@ Addresses come from 198.18.0.0/15 and 2001:db8::/32 only.
 from __future__ import annotations
 
 import os
+import pty
 import stat
 import subprocess
 import sys
@@ -259,3 +260,31 @@ def test_ipv6_management_and_credentials_from_the_environment(
     assert "pw-Six6!" not in r.out + r.err
     assert f"[{bed['h1'].ip6}]" not in f.known_hosts.read_text()  # port 22: bare address
     assert bed["h1"].ip6 in f.known_hosts.read_text()
+
+
+def test_progress_bar_on_a_terminal_only(linux_bed, tmp_path: Path) -> None:
+    bed = linux_bed(2)
+    f = fleet(bed, tmp_path, _lbs(["h1", "h2"]))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent), "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopbackctl", "-i", str(f.inventory), "verify",
+         "--known-hosts", str(f.known_hosts)],
+        stdout=subprocess.PIPE, stderr=slave, env=env,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 1
+    assert b"verifying" in seen and b"2/2" in seen  # rich.progress drew on the terminal
+    assert b"\x1b" not in out  # the report went to a pipe: plain

@@ -40,6 +40,7 @@ class Device:
     cut_after: int | None = None  # the connection drops after this many commands
     ignore: str | None = None  # a command containing this "succeeds" but does nothing
     unreachable: bool = False
+    misread: str | None = None  # the saved file reads back wrong while it holds this
     reconnect_fails: bool = False
     connects: int = 0
     log: list[str] = field(default_factory=list)
@@ -126,7 +127,9 @@ class FakeDriver:
     ) -> tuple[SavedFile, SavedFile] | None:
         if "netplan" not in artifacts:
             return None
-        return SavedFile("/f", self.devices[host.name].file), SavedFile("/f", artifacts["netplan"])
+        dev = self.devices[host.name]
+        seen = dev.file + "?" if dev.file is not None and dev.file == dev.misread else dev.file
+        return SavedFile("/f", seen), SavedFile("/f", artifacts["netplan"])
 
     def write_saved(self, session: Session, host: Host, want: SavedFile) -> list[str]:
         session.configure([f"file {want.content}"])
@@ -217,9 +220,12 @@ def test_saved_file_is_written_compared_and_restored() -> None:
     assert run(host(), dev, artifacts=arts) == ("ok", None, [])
     dev.file = "hand-edited"
     assert run(host(), dev, artifacts=arts)[0] == "changed"  # the file alone is a change
-    dev2 = Device(file="old", ignore="file")  # written, but reads back different
-    status, error, _ = run(host(), dev2, artifacts=arts)
+    dev2 = Device(file="old", misread="new")  # written, but reads back different
+    status, error, cmds = run(host(), dev2, artifacts=arts)
     assert status == "failed" and error is not None and "does not read back" in error
+    assert "rolled back: restored" in error
+    assert dev2.file == "old" and dev2.addrs == {"127.0.0.1/8", "::1/128"}
+    assert cmds[-1] == "file old"
 
 
 def test_unreachable_failed_and_unparsable() -> None:
