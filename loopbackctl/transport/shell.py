@@ -108,9 +108,10 @@ def _clean(text: str) -> str:
 
 
 class ShellSession:
-    """A Session on a login shell: `exec` returns exit statuses; `run`/`configure` raise
-    DeviceError on a non-zero status. A timeout or a cut connection closes the session
-    and raises ConnectionLostError."""
+    """A Session on `sh`: `exec`/`exec_many` return exit statuses, `chain` stops at the
+    first failure, `run`/`configure` raise DeviceError on a non-zero status. A timeout or
+    a cut connection closes the session and raises ConnectionLostError. `conn` is the
+    netmiko connection whose `remote_conn` channel the shell runs on."""
 
     def __init__(self, conn: Any, creds: Credentials, options: ConnectOptions) -> None:
         self.conn, self.creds, self.options = conn, creds, options
