@@ -1,0 +1,125 @@
+"""The model inventory.load builds: resolved fields, typed loopbacks, groups, warnings."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from loopbackctl import inventory
+from loopbackctl.errors import InventoryError
+from loopbackctl.model import Loopback
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "inventory"
+
+
+def test_the_example_resolves_host_group_defaults() -> None:
+    inv, warnings = inventory.load(str(EXAMPLE))
+    assert warnings == []
+    assert list(inv.hosts) == ["r1", "r2", "web1", "web2"]
+    r1, web2 = inv.hosts["r1"], inv.hosts["web2"]
+    assert (r1.platform, r1.username, r1.port, r1.hostname) == (
+        "cisco_ios",
+        "netops",
+        22,
+        "198.18.0.11",
+    )
+    assert (web2.platform, web2.username) == ("linux", "root")
+    assert r1.data["site"] == "lab" and r1.data["connect_timeout"] == 10  # group, defaults
+    assert web2.data["persist"] == "netplan"
+    assert web2.connection_options["netmiko"]["extras"] == {"key_file": "~/.ssh/id_ed25519"}
+    assert inv.group_members == {"core": {"r1", "r2"}, "servers": {"web1", "web2"}}
+    assert inv.sources == tuple(
+        str(EXAMPLE / f) for f in ("hosts.yaml", "groups.yaml", "defaults.yaml")
+    )
+
+
+def test_loopbacks_are_typed_and_in_inventory_order() -> None:
+    inv, _ = inventory.load(str(EXAMPLE))
+    lb0, lb1 = inv.hosts["r1"].loopbacks
+    assert lb0 == Loopback(
+        "Loopback0",
+        (ipaddress.ip_interface("10.255.0.1/32"), ipaddress.ip_interface("2001:db8:ff::1/128")),
+        description="router-id",
+    )
+    assert [str(a) for a in lb1.addresses] == ["10.255.1.1/32", "10.255.2.1/32"]  # primary first
+    assert inv.hosts["r1"].predicted_router_id == ipaddress.IPv4Address("10.255.2.1")
+
+
+def test_addresses_are_normalised_like_ipaddress(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yaml").write_text(
+        "r1:\n  platform: cisco_ios\n  data:\n    router_id: 10.9.9.9\n    loopbacks:\n"
+        "      - name: Loopback0\n"
+        '        addresses: ["2001:DB8:0:0::1/128", 10.0.0.1/255.255.255.255]\n'
+        "        absent_addresses: [10.0.0.9/32]\n      - name: Loopback5\n        state: absent\n"
+    )
+    inv, _ = inventory.load(str(tmp_path))
+    h = inv.hosts["r1"]
+    assert [a.with_prefixlen for a in h.loopbacks[0].addresses] == [
+        "2001:db8::1/128",
+        "10.0.0.1/32",
+    ]
+    assert h.loopbacks[0].absent_addresses == (ipaddress.ip_interface("10.0.0.9/32"),)
+    assert h.loopbacks[1] == Loopback("Loopback5", state="absent")
+    assert h.router_id == h.predicted_router_id == ipaddress.IPv4Address("10.9.9.9")
+
+
+def test_warnings_are_returned_sorted_and_errors_raised(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yaml").write_text(
+        "b:\n  platform: linux\n  password: x\na:\n  platform: linux\n  password: y\n"
+    )
+    _, warnings = inventory.load(str(tmp_path))
+    assert [(w.mark.line, w.host, w.severity) for w in warnings] == [
+        (3, "b", "warning"),
+        (6, "a", "warning"),
+    ]
+    (tmp_path / "hosts.yaml").write_text("a:\n  platform: linux\n  password: y\n  port: 0\n")
+    with pytest.raises(InventoryError) as info:
+        inventory.load(str(tmp_path))
+    assert [d.severity for d in info.value.diagnostics] == ["warning", "error"]
+    assert str(info.value) == "1 error(s) in the inventory"
+
+
+def test_default_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(inventory.ENV_INVENTORY, raising=False)
+    assert inventory.default_path() == "inventory"
+    monkeypatch.setenv(inventory.ENV_INVENTORY, "/srv/fleet")
+    assert inventory.default_path() == "/srv/fleet"
+
+
+def test_yml_extension_and_hosts_only_directory(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text("web1:\n  platform: linux\n  groups: [g]\n")
+    (tmp_path / "groups.yml").write_text("g:\n  port: 2222\n")
+    inv, _ = inventory.load(str(tmp_path))
+    assert inv.hosts["web1"].port == 2222
+
+
+def test_marks_of_a_clean_large_file_are_read_only_when_needed(tmp_path: Path) -> None:
+    """A clean file is parsed once without marks; an error found later still gets the
+    exact line and column (the file is read again, with marks)."""
+    lines = [f"h{i}:\n  platform: cisco_ios\n" for i in range(300)]
+    lines.append(
+        "bad:\n  platform: cisco_ios\n  data:\n    loopbacks:\n      - name: Loopback0\n"
+        "        addresses: [10.0.0.1]\n"
+    )
+    (tmp_path / "hosts.yaml").write_text("".join(lines))
+    with pytest.raises(InventoryError) as info:
+        inventory.load(str(tmp_path))
+    (d,) = info.value.diagnostics
+    assert (d.mark.line, d.mark.col, d.host) == (606, 21, "bad")
+
+
+def test_connection_parameters_fall_back_to_host_fields() -> None:
+    inv, _ = inventory.load(str(EXAMPLE))
+    p = inventory.connection_parameters(inv.hosts["web1"], "netmiko")
+    assert p == {
+        "hostname": "198.18.0.21",
+        "port": 22,
+        "username": "root",
+        "password": None,
+        "platform": "linux",
+        "extras": {"key_file": "~/.ssh/id_ed25519"},
+    }
+    assert inventory.connection_parameters(inv.hosts["r1"], "napalm")["extras"] == {}
