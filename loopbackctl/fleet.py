@@ -24,9 +24,11 @@ from loopbackctl.runner import Job, check_router_ids, run_fleet
 from loopbackctl.select import select
 
 EXIT_INTERRUPTED = 130
-# Measured on the namespace bed (2 cores, 100 hosts; bench/bench_linux_fleet.py): 10-20
-# workers saturate the CPU that sshd handshakes need; more only adds contention, and
-# past ~50 hosts start missing timeouts. Remote fleets are latency-bound: raise --workers.
+# Measured with bench/bench_linux_fleet.py --sweep (100 namespace hosts, 2 cores; verify,
+# median s): 5 workers 2.97, 10 2.01, 16 1.74, 20 1.68, 30 1.78, 50 1.70. The curve is flat
+# from 16 on: the hosts' sshd handshakes saturate the CPU, and more workers only add
+# concurrent logins (which AAA servers and jump hosts of real fleets feel first). Fleets
+# far away are latency-bound: raise --workers there.
 DEFAULT_WORKERS = 16
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_COMMAND_TIMEOUT = 30.0
