@@ -21,9 +21,7 @@ def _addresses(i: int) -> list[str]:
     return [f"198.18.{240 + i}.{k}/32" for k in range(1, PER_HOST + 1)]
 
 
-def test_sigint_mid_apply_finishes_in_flight_hosts_and_exits_130(
-    linux_bed, tmp_path: Path
-) -> None:
+def test_sigint_mid_apply_finishes_in_flight_hosts_and_exits_130(linux_bed, tmp_path: Path) -> None:
     bed = linux_bed(N)
     names = [h.name for h in bed]
     lbs = {n: [{"name": "lo", "addresses": _addresses(i)}] for i, n in enumerate(names, 1)}
