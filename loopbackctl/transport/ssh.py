@@ -8,17 +8,15 @@ netmiko's session_log is never enabled: it would record what is typed, secrets i
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
-import re
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import paramiko
 from netmiko import BaseConnection
-from netmiko.exceptions import ConfigInvalidException, ReadException, ReadTimeout
+from netmiko.exceptions import ReadException, ReadTimeout
 from netmiko.ssh_dispatcher import CLASS_MAPPER
 
 from loopbackctl.driver import ConnectOptions
@@ -195,50 +193,3 @@ def run_error(exc: BaseException, creds: Credentials, command: str, timeout: flo
     if isinstance(exc, OSError | EOFError | ReadException | paramiko.SSHException):
         return ConnectionLostError(f"{where}: connection lost while running {command!r}")
     return DeviceError(f"{where}: {command!r} failed: {_first_line(exc)}")
-
-
-class NetmikoSession:
-    """A generic Session on a netmiko connection; `error_pattern` marks refused lines."""
-
-    def __init__(
-        self,
-        conn: BaseConnection,
-        creds: Credentials,
-        options: ConnectOptions,
-        error_pattern: str | None = None,
-    ) -> None:
-        self.conn, self.creds, self.options = conn, creds, options
-        self.error_pattern = error_pattern
-
-    def run(self, command: str) -> str:
-        try:
-            out = self.conn.send_command(command, read_timeout=self.options.command_timeout)
-        except Exception as exc:
-            self.close()
-            raise run_error(exc, self.creds, command, self.options.command_timeout) from None
-        return str(out)
-
-    def configure(self, commands: Sequence[str]) -> str:
-        try:
-            out = self.conn.send_config_set(
-                list(commands),
-                read_timeout=self.options.command_timeout,
-                error_pattern=self.error_pattern or "",
-            )
-        except ConfigInvalidException as exc:
-            text = str(exc)
-            line = next((c for c in commands if c in text), None)
-            raise DeviceError(
-                f"{self.creds.where}: the device refused {line or 'a command'!r}:"
-                f" {_first_line(exc)}"
-            ) from None
-        except Exception as exc:
-            self.close()
-            raise run_error(exc, self.creds, "configure", self.options.command_timeout) from None
-        if self.error_pattern and re.search(self.error_pattern, str(out)):
-            raise DeviceError(f"{self.creds.where}: the device refused a command: {out[-200:]}")
-        return str(out)
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.disconnect()
