@@ -75,7 +75,8 @@ class Plan:
         return not self.changes
 
 
-def _protected(addr: IPInterface, policy: Policy) -> bool:
+def is_protected(addr: IPInterface, policy: Policy) -> bool:
+    """Never removed: the policy's addresses and IPv6 link-local ones."""
     return addr in policy.protected or (addr.version == 6 and addr.ip.is_link_local)
 
 
@@ -102,11 +103,11 @@ def plan_loopback(
         changes.append(Change("no_description", name))
 
     wanted = set(want.addresses)
-    extra = [a for a in have.addresses if a not in wanted and not _protected(a, policy)]
+    extra = [a for a in have.addresses if a not in wanted and not is_protected(a, policy)]
     removable = set(want.absent_addresses)
     if policy.owns_interface or purge or exact:
         removable |= set(extra)
-    removes = [a for a in have.addresses if a in removable and not _protected(a, policy)]
+    removes = [a for a in have.addresses if a in removable and not is_protected(a, policy)]
     unmanaged = tuple(a for a in extra if a not in removable)
 
     adds: list[Change] = []

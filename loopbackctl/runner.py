@@ -34,8 +34,8 @@ from loopbackctl.driver import (
     Session,
 )
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
-from loopbackctl.model import Host, IPInterface, Loopback
-from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
+from loopbackctl.model import Host, Loopback
+from loopbackctl.plan import Plan, Policy, diff_lines, is_protected, plan_host, plan_restore
 from loopbackctl.result import Check, HostResult
 from loopbackctl.transport import credentials
 from loopbackctl.transport import ping as pinger
@@ -59,10 +59,6 @@ class Job:
 
 class VerifyFailed(DeviceError):
     """The device took every command but does not read back as intended."""
-
-
-def _protected(a: IPInterface, policy: Policy) -> bool:
-    return a in policy.protected or (a.version == 6 and a.ip.is_link_local)
 
 
 def state_checks(
@@ -108,7 +104,7 @@ def state_checks(
             checks.append(Check(f"{n} {a} absent", ok, detail))
         named = set(lb.addresses) | set(lb.absent_addresses)
         for a in h.addresses:
-            if a in named or _protected(a, policy):
+            if a in named or is_protected(a, policy):
                 continue
             if a in unmanaged:
                 checks.append(
