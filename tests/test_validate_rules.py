@@ -269,7 +269,8 @@ def test_deep_nesting_is_refused_without_crashing(tmp_path: Path) -> None:
         },
     )
     (err,) = errors_of(tmp_path)
-    assert "nest deeper than" in err.message and where(err)[1] == 3
+    # PyYAML >= 6.0.4 refuses deep flow nesting itself; older ones reach our own limit.
+    assert "nest" in err.message and where(err)[1] == 3
 
 
 def test_object_constructing_tags_never_run(tmp_path: Path) -> None:
