@@ -143,7 +143,7 @@ def run(args: argparse.Namespace, inv: Inventory) -> int:
                 out.write(f"# {r.name}: {verb}\n" + "".join(f"{c}\n" for c in r.commands))
         if any(r.diff for r in results):
             out.write("\n")
-    out.write(report.render(results, fmt, out))
+    out.write(report.render(results, fmt, out, getattr(args, "verbose", 0)))
     out.flush()
     if cancel.is_set():
         return EXIT_INTERRUPTED

@@ -136,9 +136,24 @@ def to_table(results: Sequence[HostResult], colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(results: Sequence[HostResult], fmt: str, stream: TextIO = sys.stdout) -> str:
+def details(results: Sequence[HostResult]) -> str:
+    """Every change and check of every host, one line each (the table's `-v`)."""
+    lines: list[str] = []
+    for r in results:
+        lines += [f"{r.name}: change: {c}" for c in r.changes]
+        for c in r.checks:
+            verdict = "ok" if c.ok else ("FAIL" if c.severity == "error" else c.severity)
+            lines.append(f"{r.name}: {verdict}: {c.name}: {c.detail}")
+    return "".join(f"{line}\n" for line in lines)
+
+
+def render(
+    results: Sequence[HostResult], fmt: str, stream: TextIO = sys.stdout, verbose: int = 0
+) -> str:
+    """The report in `fmt`; with `verbose`, the table is preceded by every check."""
     if fmt == "json":
         return to_json(results)
     if fmt == "junit":
         return to_junit(results)
-    return to_table(results, colour=use_colour(stream))
+    head = details(results) if verbose else ""
+    return head + to_table(results, colour=use_colour(stream))
