@@ -311,6 +311,13 @@ class _Pipeline:
         old_file: SavedFile | None,
     ) -> None:
         why = str(exc)
+        sent = getattr(self.session, "sent", None)
+        if not self.sent and isinstance(sent, list) and not sent:
+            # Refused before a single command went out (e.g. sudo refused the secret and
+            # closed the session): the host is as it was, no need to reopen and look.
+            self.res.rollback = "nothing to undo"
+            self.res.error = f"{why}; rolled back: {self.res.rollback}"
+            return
         try:
             s = self.session
             if s is None or isinstance(exc, ConnectionLostError):

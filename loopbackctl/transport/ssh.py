@@ -111,9 +111,14 @@ def connect_error(exc: BaseException, creds: Credentials, options: ConnectOption
                 " MaxStartups?); retry with fewer --workers"
             )
         if isinstance(e, paramiko.SSHException) and "No authentication methods" in str(e):
+            key = f"a key (key_file or ${credentials.ENV_SSH_KEY})"
+            if creds.allow_agent:
+                return DeviceError(
+                    f"{where}: no credentials to try: the ssh-agent holds no keys; add one"
+                    f" (ssh-add), set {key}, or set ${credentials.ENV_PASSWORD}"
+                )
             return DeviceError(
-                f"{where}: no credentials to try; set a key (key_file or"
-                f" ${credentials.ENV_SSH_KEY}), start an ssh-agent, or set"
+                f"{where}: no credentials to try; set {key}, start an ssh-agent, or set"
                 f" ${credentials.ENV_PASSWORD}"
             )
         if isinstance(e, ValueError) and "key_file" in str(e):

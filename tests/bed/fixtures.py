@@ -4,7 +4,8 @@ Use from conftest.py with ``pytest_plugins = ["tests.bed.fixtures"]`` (or import
 fixtures). ``linux_bed`` is a factory::
 
     def test_x(linux_bed):
-        bed = linux_bed(n=3, lean=True, lo_up=True)   # more: password=, no_sshd=
+        bed = linux_bed(n=3, lean=True, lo_up=True)
+        # more: password=, sudo_user= with sudo_password=, no_sshd=
         ...
 
 Every bed made through the factory is torn down when the test ends (session end for
@@ -29,9 +30,9 @@ from tests.bed.netns import (
 BedFactory = Callable[..., LinuxBed]
 
 
-def require_linux_bed() -> None:
-    """pytest.fail (never skip) when this machine cannot run the bed."""
-    problems = check_prerequisites()
+def require_linux_bed(*, sudo: bool = False) -> None:
+    """pytest.fail (never skip) when this machine cannot run the bed (with a sudo user)."""
+    problems = check_prerequisites(sudo=sudo)
     if problems:
         pytest.fail("Linux test bed unavailable: " + "; ".join(problems), pytrace=False)
 
@@ -45,13 +46,22 @@ def _factory() -> Iterator[BedFactory]:
         lean: bool = True,
         lo_up: bool = True,
         password: str | None = None,
+        sudo_user: str | None = None,
+        sudo_password: str | None = None,
         no_sshd: Collection[str | int] = (),
         base_dir: Path = BASE_DIR,
     ) -> LinuxBed:
-        require_linux_bed()
+        require_linux_bed(sudo=sudo_user is not None)
         sigterm_to_keyboard_interrupt()
         bed = LinuxBed(
-            n, lean=lean, lo_up=lo_up, password=password, no_sshd=no_sshd, base_dir=base_dir
+            n,
+            lean=lean,
+            lo_up=lo_up,
+            password=password,
+            sudo_user=sudo_user,
+            sudo_password=sudo_password,
+            no_sshd=no_sshd,
+            base_dir=base_dir,
         )
         beds.append(bed)
         bed.start()
@@ -72,7 +82,8 @@ def _factory() -> Iterator[BedFactory]:
 
 @pytest.fixture
 def linux_bed() -> Iterator[BedFactory]:
-    """Factory: ``linux_bed(n=3, lean=True, lo_up=True, password=None, no_sshd=())``."""
+    """Factory: ``linux_bed(n=3, lean=True, lo_up=True, password=None, sudo_user=None,
+    sudo_password=None, no_sshd=())``."""
     yield from _factory()
 
 

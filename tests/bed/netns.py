@@ -14,7 +14,11 @@ A `LinuxBed` brings up N "hosts" on this machine (see TESTBED.md, "Linux hosts")
   namespace, and only there: ``/etc/shadow`` is replaced by a generated one-line file
   (root unlocked for keys, or a password hash), the login records (wtmp, btmp, lastlog)
   by scratch files, and with ``lean=True`` root's dot files by an empty file, so a
-  session does not pay for ``pyenv init``.
+  session does not pay for ``pyenv init``. With ``sudo_user=`` (and ``sudo_password=``)
+  ``/etc/passwd``, ``/etc/group`` and ``/etc/sudoers`` are replaced there too, by copies
+  that add a non-root login user (home in the state directory, the bed's key accepted)
+  who may run anything through sudo after giving the password. The real files under
+  ``/etc`` are never written.
 
 Everything created is recorded under ``/tmp/loopbackctl-bed/<prefix>/`` (``owner.pid``,
 ``state.json``) before it is created; `reap_stale_beds` removes beds whose owner died.
@@ -50,6 +54,7 @@ IP = "/usr/sbin/ip"
 UNSHARE = "/usr/bin/unshare"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
 OPENSSL = "/usr/bin/openssl"
+SUDO = "/usr/bin/sudo"
 MAX_HOSTS = 253
 
 ALLOWED4 = ipaddress.IPv4Network("198.18.0.0/15")
@@ -81,6 +86,9 @@ exec "$@"
 """
 
 IPNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,30}")
+SUDO_UIDS = range(64000, 65000)  # first uid (and gid) free in the real passwd/group
 
 
 class BedError(RuntimeError):
@@ -330,8 +338,9 @@ def _locked(base_dir: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def check_prerequisites() -> list[str]:
-    """What stops a bed from being built here (empty list: nothing)."""
+def check_prerequisites(*, sudo: bool = False) -> list[str]:
+    """What stops a bed from being built here (empty list: nothing); `sudo`: a bed with
+    a sudo user (needs sudo and openssl too)."""
     problems = []
     if os.geteuid() != 0:
         problems.append(
@@ -346,6 +355,10 @@ def check_prerequisites() -> list[str]:
     ):
         if not os.access(tool, os.X_OK):
             problems.append(f"{tool} is missing (Debian package {pkg})")
+    if sudo:
+        for path, pkg in ((SUDO, "sudo"), ("/etc/sudoers", "sudo"), (OPENSSL, "openssl")):
+            if not os.path.exists(path):
+                problems.append(f"{path} is missing (Debian package {pkg})")
     return problems
 
 
@@ -438,16 +451,25 @@ class LinuxBed:
         lean: bool = True,
         lo_up: bool = True,
         password: str | None = None,
+        sudo_user: str | None = None,
+        sudo_password: str | None = None,
         no_sshd: Collection[str | int] = (),
         base_dir: Path = BASE_DIR,
         start_timeout: float = 20.0,
     ) -> None:
         if not 1 <= n <= MAX_HOSTS:
             raise ValueError(f"a bed holds 1..{MAX_HOSTS} hosts, not {n}")
+        if (sudo_user is None) != (sudo_password is None):
+            raise ValueError("sudo_user and sudo_password go together")
+        if sudo_user is not None and (not USER_RE.fullmatch(sudo_user) or sudo_user == "root"):
+            raise ValueError(f"not a usable user name for the sudo user: {sudo_user!r}")
         self.n = n
         self.lean = lean
         self.lo_up = lo_up
         self.password = password
+        self.sudo_user = sudo_user
+        self.sudo_password = sudo_password
+        self.sudo_uid = -1
         self._no_sshd = {f"h{x}" if isinstance(x, int) else x for x in no_sshd}
         unknown = self._no_sshd - {f"h{i}" for i in range(1, n + 1)}
         if unknown:
@@ -502,6 +524,11 @@ class LinuxBed:
         return self.state_dir / "known_hosts"
 
     @property
+    def sudo_home(self) -> Path:
+        """Home directory of the sudo user (in the state directory, owned by that user)."""
+        return self.state_dir / f"home-{self.sudo_user}"
+
+    @property
     def host_key_pub(self) -> Path:
         return self.state_dir / "ssh_host_ed25519_key.pub"
 
@@ -541,7 +568,7 @@ class LinuxBed:
         """Build the bed; on any failure (or KeyboardInterrupt) tear down what exists."""
         if self._started:
             raise BedError("bed already started")
-        problems = check_prerequisites()
+        problems = check_prerequisites(sudo=self.sudo_user is not None)
         if problems:
             raise BedError("; ".join(problems))
         self._started = True
@@ -710,10 +737,12 @@ class LinuxBed:
         self.known_hosts.write_text("")
         (sd / "empty").write_text("")
         days = int(time.time() // 86400)
-        hashed = self._password_hash() if self.password is not None else "*"
+        hashed = self._password_hash(self.password) if self.password is not None else "*"
         shadow = sd / "shadow"
         shadow.touch(mode=0o600)
         shadow.write_text(f"root:{hashed}:{days}:0:99999:7:::\n")
+        if self.sudo_user is not None:
+            self._make_sudo_user_files(days)
         for logfile in LOGFILES:
             if os.path.isfile(logfile):
                 (sd / ("log-" + os.path.basename(logfile) + ".rw")).write_text("")
@@ -721,13 +750,68 @@ class LinuxBed:
         for host in self.hosts:
             host.config_file.write_text(self._sshd_config(host))
 
-    def _password_hash(self) -> str:
-        assert self.password is not None
-        if "\n" in self.password or ":" in self.password:
-            raise BedError("bed password must not contain ':' or a newline")
+    def _password_hash(self, password: str) -> str:
+        if "\n" in password or ":" in password:
+            raise BedError("bed passwords must not contain ':' or a newline")
         if not os.access(OPENSSL, os.X_OK):
             raise BedError(f"password hosts need {OPENSSL} to hash the password")
-        return _run([OPENSSL, "passwd", "-6", "-stdin"], input=self.password).stdout.strip()
+        return _run([OPENSSL, "passwd", "-6", "-stdin"], input=password).stdout.strip()
+
+    def _make_sudo_user_files(self, days: int) -> None:
+        """passwd, group, shadow line and sudoers for the sudo user, to be bind-mounted
+        in the hosts' mount namespaces only; its home; the state directory traversable
+        (not listable) so that user reaches authorized_keys and home."""
+        user, sd = self.sudo_user, self.state_dir
+        assert user is not None and self.sudo_password is not None
+        passwd = Path("/etc/passwd").read_text()
+        group = Path("/etc/group").read_text()
+        taken = {line.split(":", 1)[0] for line in passwd.splitlines() + group.splitlines()}
+        if user in taken:
+            raise BedError(f"sudo user {user!r} exists on this machine; pick another name")
+        ids = {
+            int(f[2])
+            for line in passwd.splitlines() + group.splitlines()
+            if len(f := line.split(":")) > 2 and f[2].isdigit()
+        }
+        self.sudo_uid = next((i for i in SUDO_UIDS if i not in ids), -1)
+        if self.sudo_uid < 0:
+            raise BedError(f"no free uid/gid in {SUDO_UIDS} for the sudo user")
+        uid = self.sudo_uid
+        home = self.sudo_home
+        home.mkdir(mode=0o700)
+        os.chown(home, uid, uid)
+        os.chmod(sd, 0o711)
+        os.chmod(sd / "authorized_keys", 0o644)
+        (sd / "passwd").write_text(
+            passwd.rstrip("\n") + f"\n{user}:x:{uid}:{uid}:loopbackctl bed:{home}:/bin/sh\n"
+        )
+        (sd / "group").write_text(group.rstrip("\n") + f"\n{user}:x:{uid}:\n")
+        hashed = self._password_hash(self.sudo_password)
+        with open(sd / "shadow", "a") as shadow:
+            shadow.write(f"{user}:{hashed}:{days}:0:99999:7:::\n")
+        # sudo insists on root:root 0440. No fqdn (no DNS lookup of the hostname), no
+        # syslog, no lecture; timestamps in the state directory, not /run/sudo.
+        sudoers = sd / "sudoers"
+        sudoers.touch(mode=0o440)
+        sudoers.write_text(
+            "\n".join(
+                [
+                    f"# loopbackctl test bed {self.prefix}",
+                    "Defaults env_reset",
+                    "Defaults !requiretty",
+                    "Defaults !fqdn",
+                    "Defaults !syslog",
+                    "Defaults lecture=never",
+                    f"Defaults timestampdir={sd / 'sudo-ts'}",
+                    'Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:'
+                    '/sbin:/bin"',
+                    "root ALL=(ALL:ALL) ALL",
+                    f"{user} ALL=(ALL:ALL) ALL",
+                    "",
+                ]
+            )
+        )
+        os.chmod(sudoers, 0o440)
 
     def _sshd_config(self, host: BedHost) -> str:
         sd = self.state_dir
@@ -750,7 +834,7 @@ class LinuxBed:
                 "LoginGraceTime 30",
                 f"PermitRootLogin {'yes' if pw else 'prohibit-password'}",
                 "PubkeyAuthentication yes",
-                f"PasswordAuthentication {'yes' if pw else 'no'}",
+                f"PasswordAuthentication {'yes' if pw or self.sudo_password else 'no'}",
                 "KbdInteractiveAuthentication no",
                 "PermitEmptyPasswords no",
                 "X11Forwarding no",
@@ -836,6 +920,9 @@ class LinuxBed:
                 if os.path.isfile(dotfile):
                     pairs += [str(sd / "empty"), dotfile]
         pairs += [str(sd / "shadow"), "/etc/shadow"]
+        if self.sudo_user is not None:
+            for name in ("passwd", "group", "sudoers"):
+                pairs += [str(sd / name), f"/etc/{name}"]
         for logfile in LOGFILES:
             scratch = sd / ("log-" + os.path.basename(logfile) + ".rw")
             if scratch.exists():
@@ -1097,6 +1184,7 @@ class LinuxBed:
         defaults: Mapping[str, Any] | None = None,
         ipv6: bool = False,
         auth: Literal["key", "password"] = "key",
+        username: str | None = None,
     ) -> Path:
         """Write a Nornir SimpleInventory (hosts.yaml, groups.yaml[, defaults.yaml]).
 
@@ -1113,7 +1201,9 @@ class LinuxBed:
 
         `extra_data` is merged into every host's data, `host_data[name]` into that host's.
         groups.yaml: ``bed: {connection_options: {netmiko: {extras: {key_file: KEY}}}}``;
-        with auth="password" the bed group also carries ``password``.
+        with auth="password" the bed group also carries ``password``. `username` logs in
+        as someone else than root: the bed's ``sudo_user`` (its password with
+        auth="password"), or any name (to test refusals).
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -1133,7 +1223,7 @@ class LinuxBed:
             entry: dict[str, Any] = {
                 "hostname": h.ip6 if ipv6 else h.ip4,
                 "port": h.port,
-                "username": h.username,
+                "username": username or h.username,
                 "platform": "linux",
                 "groups": ["bed"],
             }
@@ -1144,9 +1234,11 @@ class LinuxBed:
             "connection_options": {"netmiko": {"extras": {"key_file": str(self.key_file)}}}
         }
         if auth == "password":
-            if self.password is None:
+            as_sudo_user = username is not None and username == self.sudo_user
+            password = self.sudo_password if as_sudo_user else self.password
+            if password is None:
                 raise BedError("auth='password' needs a bed started with password=...")
-            group["password"] = self.password
+            group["password"] = password
         (path / "hosts.yaml").write_text(_yaml(doc))
         (path / "groups.yaml").write_text(_yaml({"bed": group}))
         if defaults is not None:
