@@ -42,6 +42,7 @@ class Device:
     unreachable: bool = False
     misread: str | None = None  # the saved file reads back wrong while it holds this
     reconnect_fails: bool = False
+    refusal_closes: bool = False  # a refusal also closes the session (as sudo's does)
     connects: int = 0
     log: list[str] = field(default_factory=list)
 
@@ -64,6 +65,7 @@ class FakeSession:
                 self.dev.cut_after = None
                 raise ConnectionLostError(f"fake: connection lost while running {c!r}")
             if self.dev.refuse and self.dev.refuse in c:
+                self.open = not self.dev.refusal_closes
                 raise DeviceError(f"fake: `{c}` failed: refused")
             self.sent.append(c)
             self.dev.log.append(c)
@@ -105,6 +107,8 @@ class FakeDriver:
 
     def read(self, session: Session, host: Host) -> tuple[Loopback, ...]:
         dev = self.devices[host.name]
+        if isinstance(session, FakeSession) and not session.open:
+            raise ConnectionLostError("fake: the session is closed")
         if dev.addrs == {"garbage"}:
             raise DeviceError(f"{host.name}: could not parse lo's state")
         if dev.addrs == {"bug"}:
@@ -202,6 +206,15 @@ def test_rollback_that_cannot_reconnect_says_so() -> None:
     status, error, _ = run(host(), dev)
     assert status == "failed"
     assert error is not None and "ROLLBACK FAILED" in error and "by hand" in error
+
+
+def test_refused_before_anything_was_sent_needs_no_rollback() -> None:
+    """E.g. sudo refused the secret and closed the session: nothing to undo, and no
+    reconnect to find that out (it used to report ROLLBACK FAILED on the closed session)."""
+    dev = Device(refuse="198.18.1.1", refusal_closes=True)
+    status, error, _ = run(host(), dev)
+    assert status == "failed" and dev.connects == 1 and dev.log == []
+    assert error is not None and error.endswith("refused; rolled back: nothing to undo")
 
 
 def test_a_change_that_does_not_read_back_is_rolled_back() -> None:
