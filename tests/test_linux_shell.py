@@ -1,7 +1,7 @@
 """transport.shell against a real `sh` on pipes, as on the SSH exec channel it uses (no
 pty, stderr merged): framing, exit statuses, timeouts, a cut session, file writes, and
-the sudo dialogue (with a stand-in sudo that behaves like `sudo -S`/`-n`, since the bed
-has no non-root user)."""
+the sudo dialogue's edge cases (with a stand-in sudo that behaves like `sudo -S`/`-n`;
+the real sudo, as the bed's non-root user, is in test_linux_sudo_agent.py)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.bed import netns
+from tests.bed.fixtures import require_linux_bed
 from tests.linux_helpers import Fleet, fleet, lo, watch
 
 USER = "netops"
@@ -58,6 +60,16 @@ def _logins(f: Fleet, host: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ the bed
+
+
+def test_a_bed_with_a_sudo_user_needs_sudo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without sudo the fixture fails the test with the reason (never skips it)."""
+    monkeypatch.setattr(netns, "SUDO", "/nonexistent/sudo")
+    problems = netns.check_prerequisites(sudo=True)
+    assert "/nonexistent/sudo is missing (Debian package sudo)" in problems
+    assert "/nonexistent/sudo is missing (Debian package sudo)" not in (netns.check_prerequisites())
+    with pytest.raises(pytest.fail.Exception, match="sudo is missing"):
+        require_linux_bed(sudo=True)
 
 
 def test_bed_sudo_user_lives_only_in_the_hosts_mount_namespaces(linux_bed) -> None:
