@@ -4,8 +4,6 @@ in-process, inspect a host's lo, watch it for changes, cut its SSH sessions."""
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import os
 import re
 import signal
@@ -18,22 +16,8 @@ from typing import Any
 
 import yaml
 
-from loopbackctl.cli import main
 from tests.bed.netns import IP, LinuxBed
-
-
-@dataclass
-class Run:
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def doc(self) -> dict[str, Any]:
-        return json.loads(self.out)
-
-    def host(self, name: str) -> dict[str, Any]:
-        return next(h for h in self.doc["hosts"] if h["name"] == name)
+from tests.clirun import Run, run_cli
 
 
 @dataclass
@@ -45,23 +29,7 @@ class Fleet:
     known_hosts: Path
 
     def run(self, *argv: str, env: Mapping[str, str] | None = None) -> Run:
-        out, err = io.StringIO(), io.StringIO()
-        old = {k: os.environ.get(k) for k in (env or {})}
-        os.environ.update(env or {})
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                rc = main([
-                    "-i", str(self.inventory), argv[0],
-                    "--known-hosts", str(self.known_hosts),
-                    *argv[1:],
-                ])  # fmt: skip
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        return Run(rc, out.getvalue(), err.getvalue())
+        return run_cli(self.inventory, self.known_hosts, argv, env)
 
     def edit_hosts(self, **per_host: Mapping[str, Any]) -> None:
         """Merge fields into hosts.yaml entries (e.g. connection_options, password)."""

@@ -4,10 +4,7 @@ refusal IOS prints. The 10.x addresses below are data sent to the simulator only
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
@@ -18,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from loopbackctl.cli import main
 from loopbackctl.driver import ConnectOptions
 from loopbackctl.errors import DeviceError
 from loopbackctl.model import Host
 from loopbackctl.platforms.cisco_ios_runtime import IosDriver, IosSession
+from tests.clirun import Run, run_cli
 from tests.iossim import DeviceSpec, IosSimBed
 
 ROUTERS = [f"r{i}" for i in range(1, 7)]
@@ -60,20 +57,6 @@ def bed() -> Iterator[IosSimBed]:
 
 
 @dataclass
-class Run:
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def doc(self) -> dict[str, Any]:
-        return dict(json.loads(self.out))
-
-    def host(self, name: str) -> dict[str, Any]:
-        return next(h for h in self.doc["hosts"] if h["name"] == name)
-
-
-@dataclass
 class Fleet:
     bed: IosSimBed
     dir: Path
@@ -108,29 +91,8 @@ class Fleet:
         (self.inventory / "hosts.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
 
     def run(self, *argv: str, env: Mapping[str, str] | None = None) -> Run:
-        out, err = io.StringIO(), io.StringIO()
         env = {"LOOPBACKCTL_PASSWORD": PASSWORD, "LOOPBACKCTL_SECRET": SECRET, **(env or {})}
-        old = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                rc = main(
-                    [
-                        "-i",
-                        str(self.inventory),
-                        argv[0],
-                        "--known-hosts",
-                        str(self.dir / "known_hosts"),
-                        *argv[1:],
-                    ]
-                )
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        return Run(rc, out.getvalue(), err.getvalue())
+        return run_cli(self.inventory, self.dir / "known_hosts", argv, env)
 
 
 @pytest.fixture
