@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-pytest_plugins = ["tests.bed.fixtures"]
+pytest_plugins = ["tests.bed.fixtures", "tests.localns"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

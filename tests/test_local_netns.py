@@ -11,13 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
-import shutil
 import socket
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -26,6 +23,7 @@ import pytest
 
 from loopbackctl.cli import main
 from loopbackctl.local import system
+from tests.localns import ip, require_root
 
 A4 = "198.18.200.1/32"
 A6 = "2001:db8:200::1/128"
@@ -46,25 +44,6 @@ FRESH_FAILURES = {
 V6_CHECKS = {"addr ::1/128", "icmp ::1", "http ::1", "refused ::1"}
 
 
-def require_root() -> None:
-    if os.geteuid() != 0:
-        pytest.fail(
-            "local-mode tests create network namespaces and change lo: run them as root (CI does)",
-            pytrace=False,
-        )
-    if shutil.which("ip") is None and not os.access("/usr/sbin/ip", os.X_OK):
-        pytest.fail("iproute2's ip is missing: apt-get install iproute2", pytrace=False)
-
-
-def ip(*args: str) -> str:
-    done = subprocess.run(
-        [system.ip_binary(), *args], capture_output=True, text=True, check=False, timeout=10
-    )
-    if done.returncode != 0:
-        raise AssertionError(f"ip {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout
-
-
 def lo_json(ns: str) -> dict[str, Any]:
     doc: list[dict[str, Any]] = json.loads(ip("-n", ns, "-j", "addr", "show", "dev", "lo"))
     return doc[0]
@@ -76,18 +55,6 @@ def lo_addresses(ns: str) -> set[str]:
 
 def sysctl(ns: str, key: str, value: str) -> None:
     ip("netns", "exec", ns, "sysctl", "-qw", f"{key}={value}")
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    """A fresh namespace named lbl + 6 hex digits, deleted afterwards whatever happens."""
-    require_root()
-    name = f"lbl{secrets.token_hex(3)}"
-    ip("netns", "add", name)
-    try:
-        yield name
-    finally:
-        subprocess.run([system.ip_binary(), "netns", "del", name], check=False, timeout=10)
 
 
 @pytest.fixture(autouse=True)

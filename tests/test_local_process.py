@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.localns import ip, require_root
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
@@ -32,26 +32,6 @@ os.setresgid({id}, {id}, {id})
 os.setresuid({id}, {id}, {id})
 sys.exit(main(sys.argv[1:]))
 """
-
-
-def require_root() -> None:
-    if os.geteuid() != 0:
-        pytest.fail("these tests switch users and make namespaces: run them as root", pytrace=False)
-
-
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    require_root()
-    name = f"lbl{secrets.token_hex(3)}"
-    ip("netns", "add", name)
-    try:
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False, timeout=10)
 
 
 def _readable_by_nobody(path: Path) -> bool:
