@@ -229,7 +229,8 @@ def test_alias_bomb_is_refused_fast_without_expanding(tmp_path: Path) -> None:
     )
     start = time.perf_counter()
     (err,) = errors_of(tmp_path)
-    assert time.perf_counter() - start < 0.5
+    # A generous bound, not a speed target: expanding 10**40 values would never finish.
+    assert time.perf_counter() - start < 5.0
     assert "alias bomb" in err.message
     assert where(err)[1] == 5  # l4: the first level past the limit
 
