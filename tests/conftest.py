@@ -10,7 +10,6 @@ from types import FrameType
 pytest_plugins = ["tests.bed.fixtures", "tests.localns"]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:

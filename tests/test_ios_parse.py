@@ -1,7 +1,7 @@
 """Recorded IOS outputs → expected loopback state (no device, no SSH).
 
-Real-device outputs are read from ../shared/ntc-samples/cisco_ios/<command>/ at test time;
-recorded-here outputs live in tests/data/ios/.
+Real-device outputs live in tests/data/ios-samples/ (each with its origin and licence, see
+the README there); outputs recorded here live in tests/data/ios/.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from loopbackctl.model import Loopback
 from loopbackctl.platforms import ios_parse as p
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "ntc-samples" / "cisco_ios"
 DATA = Path(__file__).resolve().parent / "data" / "ios"
+SAMPLES = DATA.parent / "ios-samples" / "ntc-templates" / "cisco_ios"
 
 
 def sample(command: str, name: str) -> str:
     path = SAMPLES / command / name
     if not path.exists():
-        pytest.fail(f"real IOS sample missing: {path} (see TESTBED.md)", pytrace=False)
+        pytest.fail(f"real IOS sample missing: {path}", pytrace=False)
     return path.read_text()
 
 

@@ -1,7 +1,7 @@
 """The IOS simulator prints what real IOS prints and behaves like IOS through netmiko.
 
 Two halves: (1) formats: every show command the simulator implements is parsed with
-ntc-templates and compared with the real IOS samples in ../shared/ntc-samples (same
+ntc-templates and compared with the real IOS samples in tests/data/ios-samples (same
 parsed keys, same line layout for a Loopback interface); (2) netmiko ``cisco_ios`` end to
 end against a running bed: enable, configuration push, show + TextFSM, save, refusals,
 injected faults, session cuts, and the 50-device start-up figures.
@@ -33,7 +33,7 @@ from tests.iossim import DeviceSpec, IosSimBed, SimDevice
 from tests.iossim.core import IosRouterCore, RouterSpec, make_router
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "ntc-samples" / "cisco_ios"
+SAMPLES = ROOT / "tests" / "data" / "ios-samples" / "ntc-templates" / "cisco_ios"
 
 LOOPBACK_STARTUP = [
     "interface Loopback0",
