@@ -222,6 +222,105 @@ def test_raw_text_fallback_is_an_error() -> None:
         p.parse_show_ip_interface("Loopback0 is up, line protocol is up\n  Garbage here\n")
 
 
+# -- a line the parser does not expect: read as before, or refused ------------------
+
+LO0_BLOCK = """Loopback0 is up, line protocol is up
+  Hardware is Loopback
+  Description: router-id
+  Internet address is 198.18.255.1/32
+  MTU 1514 bytes, BW 8000000 Kbit/sec, DLY 5000 usec,
+  Encapsulation LOOPBACK, loopback not set
+"""
+GI_BLOCK = """GigabitEthernet0/0 is up, line protocol is up
+  Hardware is iGbE, address is 5254.0076.370a (bia 5254.0076.370a)
+  MTU 1500 bytes, BW 1000000 Kbit/sec, DLY 10 usec,
+"""
+
+
+def test_show_interfaces_header_forms_are_read() -> None:
+    text = (
+        "Load for five secs: 3%/0%; one minute: 3%; five minutes: 3%\n"
+        "Time source is NTP, 17:32:09.532 EST Tue Apr 23 2019\n"
+        + LO0_BLOCK
+        + GI_BLOCK.replace("is up, line protocol is up", "is reset, line protocol is down")
+        + "  Loopback1 is administratively down, line protocol is down , Autostate Enabled\n"
+        "  Hardware is Loopback\n  MTU 1514 bytes\n"
+        "Loopback2 is deleted, line protocol is down\n  Hardware is Loopback\n  MTU 1514 bytes\n"
+        "pseudowire7 is up\n    Description: to core\n    MTU 9198 bytes, BW not configured\n"
+    )
+    assert p.parse_show_interfaces(text) == [
+        p.InterfaceRow("Loopback0", False, "router-id"),
+        p.InterfaceRow("GigabitEthernet0/0", False, None),
+        p.InterfaceRow("Loopback1", True, None),
+        p.InterfaceRow("Loopback2", False, None, deleted=True),
+        p.InterfaceRow("pseudowire7", False, "to core"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        # A header of a state IOS is not known to print: its lines would land elsewhere.
+        (LO0_BLOCK + "Tunnel9 is initializing, line protocol is down\n", "does not know"),
+        (LO0_BLOCK + "pseudowire1 is standing by\n", "does not know"),
+        # A description where IOS does not print one, or a second one.
+        (LO0_BLOCK.replace("  Internet", "  Description: other\n  Internet"), "description"),
+        (LO0_BLOCK.replace("  Hardware", "  Description: x\n  Hardware"), "description"),
+        ("  Description: nobody's\n" + LO0_BLOCK, "before any interface"),
+        # A header inside the block cuts it short: the loopback would lose its description.
+        (LO0_BLOCK.replace("  Hardware", "pseudowire1 is up\n  Hardware"), "MTU"),
+        (LO0_BLOCK.replace("  Description", "Serial0 is up, line protocol is up\n  Description"),
+         "MTU"),
+    ],
+)  # fmt: skip
+def test_show_interfaces_refuses_what_it_cannot_place(text: str, words: str) -> None:
+    with pytest.raises(p.ParseError, match=words):
+        p.parse_show_interfaces(text + GI_BLOCK)
+
+
+def test_show_interfaces_skips_detail_lines_it_does_not_read() -> None:
+    # Lines other than the header and the description are skipped wherever they are: they
+    # cannot change what is read (the description counts only in its place).
+    odd = LO0_BLOCK.replace("  Internet", "frobnication on\n  Tunnel is odd\n  Internet")
+    assert p.parse_show_interfaces(odd + GI_BLOCK) == p.parse_show_interfaces(LO0_BLOCK + GI_BLOCK)
+
+
+def test_show_ip_interface_headers_must_all_be_read() -> None:
+    # ntc-templates skips any indented line starting with `Peer`; a header there is refused
+    # whatever the template does.
+    text = (DATA / "router1" / "show_ip_interface.raw").read_text()
+    with pytest.raises(p.ParseError, match="interface headers"):
+        p.parse_show_ip_interface(text.replace("  Broadcast", "  Peer1 is up\n  Broadcast", 1))
+
+
+def test_show_ipv6_brief_refuses_unknown_lines() -> None:
+    text = (DATA / "router1" / "show_ipv6_interface_brief.raw").read_text()
+    for junk in ("pseudowire1 is up", "Tunnel5 up/up", "    FE80::1 extra", "  Description: x"):
+        with pytest.raises(p.ParseError, match="does not know"):
+            p.parse_show_ipv6_brief(text.replace("Loopback0 ", junk + "\nLoopback0 ", 1))
+
+
+def test_deleted_loopback_is_not_there() -> None:
+    d = DATA / "router1"
+    gone = lambda s: s.replace("Loopback20 is up", "Loopback20 is deleted")  # noqa: E731
+    ip_rows = p.parse_show_ip_interface(gone((d / "show_ip_interface.raw").read_text()))
+    if_rows = p.parse_show_interfaces(gone((d / "show_interfaces.raw").read_text()))
+    brief = p.parse_show_ipv6_brief((d / "show_ipv6_interface_brief.raw").read_text())
+    running = {
+        b.name: b
+        for b in p.parse_running_interface(
+            (d / "show_running-config_interface_Loopback0.raw").read_text()
+        )
+    }
+    assert [lb.name for lb in p.loopbacks(ip_rows, if_rows, brief, running)] == [
+        "Loopback0",
+        "Loopback10",
+    ]
+    up_rows = p.parse_show_interfaces((d / "show_interfaces.raw").read_text())
+    with pytest.raises(p.ParseError, match="Loopback20: admin state differs"):
+        p.loopbacks(ip_rows, up_rows, brief, running)
+
+
 # -- the four sources together --------------------------------------------------------
 
 

@@ -1,18 +1,28 @@
 """Cisco IOS show outputs → structured rows → observed Loopbacks. Pure: text in, data out.
 
-Sources, each the best parsed one for its fields (ntc-templates, pinned to major 9):
-- `show ip interface`: every interface, IPv4 primary + secondaries with prefix lengths
-  (device order, primary first), admin state.
-- `show interfaces`: descriptions (and admin state, cross-checked).
-- `show ipv6 interface brief`: every interface's IPv6 addresses, without prefix lengths.
+Sources, each the best parsed one for its fields:
+- `show ip interface` (ntc-templates, pinned to major 9; the interface headers in the
+  text must be exactly its rows): every interface, IPv4 primary + secondaries with prefix
+  lengths (device order, primary first), admin state.
+- `show interfaces`: descriptions (and admin state, cross-checked), read by this module
+  (parse_show_interfaces), not by ntc-templates: its template has no catch-all error
+  rule, so a header of a form it does not know (IOS-XE's `pseudowire1 is up`, an
+  indented header) is skipped and that interface's lines, its `Description:` included,
+  land on the interface before it.
+- `show ipv6 interface brief` (ntc-templates; every line must be one IOS prints there):
+  every interface's IPv6 addresses, without prefix lengths.
 - `show running-config interface LoopbackN`, only for loopbacks with a global IPv6
   address: the prefix lengths. ntc-templates 9 has no `show ipv6 interface` template
   and its running-config template keeps one IPv6 address per interface and raises on
   IOS's trailing `end`, so this one command is read with a small TextFSM template of
   our own (RUNNING_CONFIG_TEMPLATE); its address set must equal the brief's.
 
-Every function raises ParseError (a DeviceError) when an answer cannot be read: an
-unparsable or refused answer is a failure, never "no loopbacks".
+Every parse fails closed: a line it does not expect either cannot change what is read
+(an unknown detail line of `show interfaces`, skipped by position) or raises ParseError
+(a DeviceError) for that host: a header of an unknown form, a `Description:` where IOS
+does not print one, an interface block cut short, any line ntc-templates or our own
+templates do not know. An unparsable or refused answer is a failure, never "no
+loopbacks", and never another interface's data.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from loopbackctl.errors import DeviceError
 from loopbackctl.model import IPInterface, Loopback
@@ -42,13 +52,42 @@ NTC_TEMPLATES_MAJOR = 9
 # NTC_TEMPLATES_DIR nor an index change can swap the template under us.
 NTC_TEMPLATE_FILES: Mapping[str, str] = {
     SHOW_IP_INTERFACE: "cisco_ios_show_ip_interface.textfsm",
-    SHOW_INTERFACES: "cisco_ios_show_interfaces.textfsm",
     SHOW_IPV6_BRIEF: "cisco_ios_show_ipv6_interface_brief.textfsm",
 }
 
 LOOPBACK_NAME = re.compile(r"Loopback(\d+)")
 # `show ip interface` / `show interfaces` link status of an interface that is `shutdown`.
 ADMIN_DOWN = "administratively down"
+# Link status of an interface removed from the configuration that IOS keeps until reload
+# (subinterfaces; `interface X` brings it back): it is not there.
+DELETED = "deleted"
+# Every link status an interface header may carry (`reset`: a port being reset;
+# `standby mode`: a backup interface). A header with any other is refused.
+LINK_STATES = (ADMIN_DOWN, "up", "down", DELETED, "reset", "standby mode")
+_STATE = "|".join(re.escape(s) for s in LINK_STATES)
+# An interface header: `X is up, line protocol is up` (protocol may be followed by
+# `(connected)`, ` , Autostate Enabled`...; the status by `(spoofing)`); IOS-XE prints a
+# pseudowire as `pseudowire1 is up` with no protocol. Some captures indent headers. The
+# one name with spaces IOS prints is Catalyst's `Control Plane Interface`.
+IF_HEADER = re.compile(
+    rf"^\s*(?P<name>\S(?:.*?\S)?) is (?P<state>{_STATE})(?: \([\w -]+\))?\s*,"
+    r"\s*line protocol is \S.*$"
+)
+IF_HEADER_BARE = re.compile(rf"^\s*(?P<name>\S*\d\S*) is (?P<state>{_STATE})\s*$")
+# Anything that could start an interface block: a line naming a line protocol, or one that
+# begins `<name with a digit> is `. Such a line that is not a header above is refused.
+IF_HEADER_LIKE = re.compile(r"line protocol is|^\s*[^\s,]*\d[^\s,]* is ")
+# `show interfaces` lines read by position within an interface block: the `Hardware is`
+# lines open it (two when a module is absent), `Description:` follows them directly (or
+# the header, in a block without hardware: IOS-XE pseudowires), the `MTU` line comes after.
+IF_HARDWARE = re.compile(r"^\s*Hardware is ")
+IF_DESCRIPTION = re.compile(r"^\s*Description:(?: (?P<text>.*?))?\s*$")
+IF_MTU = re.compile(r"^\s*MTU \d+ bytes")
+# `show ipv6 interface brief`: an interface line, then one indented address per line.
+V6_BRIEF_INTERFACE = re.compile(r"^(?P<name>\S+)\s+\[[^]/]+/[^]]+\]\s*$")
+V6_BRIEF_ADDRESS = re.compile(r"^\s+\S+\s*$")
+# Lines a vty with `exec prompt timestamp` prints before any show output.
+TIMESTAMP = re.compile(r"^(Load for |Time source is )")
 # `show ipv6 interface brief` prints this instead of an address when there is none.
 V6_UNASSIGNED = "unassigned"
 
@@ -96,20 +135,23 @@ class ParseError(DeviceError):
 
 @dataclass(frozen=True)
 class IpInterfaceRow:
-    """One interface of `show ip interface`."""
+    """One interface of `show ip interface`; `deleted`: IOS keeps it until reload, it is
+    not configured."""
 
     name: str
     shutdown: bool
     ipv4: tuple[ipaddress.IPv4Interface, ...]
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
 class InterfaceRow:
-    """One interface of `show interfaces`."""
+    """One interface of `show interfaces` (`deleted` as in IpInterfaceRow)."""
 
     name: str
     shutdown: bool
     description: str | None
+    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,17 +221,50 @@ def textfsm_rows(command: str, text: str) -> list[dict[str, Any]]:
     return [dict(zip(header, row, strict=True)) for row in rows]
 
 
-def _require(rows: list[dict[str, Any]], command: str) -> list[dict[str, Any]]:
+_Row = TypeVar("_Row")
+
+
+def _require(rows: list[_Row], command: str) -> list[_Row]:
     # Every router has interfaces: an empty table means an answer we did not understand.
     if not rows:
         raise ParseError(f"the answer to {command!r} lists no interface; cannot read it")
     return rows
 
 
+def _header(command: str, line: str) -> re.Match[str] | None:
+    """The interface header `line` is, None if it is none; ParseError if it looks like one
+    of a form not known (its interface would vanish and its lines land on another)."""
+    m = IF_HEADER.match(line) or IF_HEADER_BARE.match(line)
+    if m is None and IF_HEADER_LIKE.search(line):
+        raise ParseError(
+            f"the answer to {command!r} has an interface header loopbackctl does not know: "
+            f"{line.strip()!r}"
+        )
+    return m
+
+
+def _same_interfaces(command: str, headers: list[str], rows: list[str]) -> None:
+    # The template's rows must be exactly the headers in the text: an interface it skipped
+    # would hand its lines to the row before it.
+    if headers != rows:
+        missed = [h for h in headers if h not in rows] or [r for r in rows if r not in headers]
+        raise ParseError(
+            f"the answer to {command!r} has {len(headers)} interface headers but "
+            f"{len(rows)} were read ({', '.join(missed[:3]) or 'order differs'}); cannot read it"
+        )
+
+
 def parse_show_ip_interface(text: str) -> list[IpInterfaceRow]:
     """Every interface with its IPv4 addresses in device order (primary first)."""
+    rows = _require(textfsm_rows(SHOW_IP_INTERFACE, text), SHOW_IP_INTERFACE)
+    headers = [
+        m["name"]
+        for line in text.splitlines()
+        if (m := _header(SHOW_IP_INTERFACE, line)) is not None
+    ]
+    _same_interfaces(SHOW_IP_INTERFACE, headers, [row["interface"] for row in rows])
     out: list[IpInterfaceRow] = []
-    for row in _require(textfsm_rows(SHOW_IP_INTERFACE, text), SHOW_IP_INTERFACE):
+    for row in rows:
         ips, lens = row["ip_address"], row["prefix_length"]
         if len(ips) != len(lens):
             raise ParseError(f"{row['interface']}: addresses and prefix lengths do not pair")
@@ -197,22 +272,83 @@ def parse_show_ip_interface(text: str) -> list[IpInterfaceRow]:
             v4 = tuple(ipaddress.IPv4Interface(f"{a}/{n}") for a, n in zip(ips, lens, strict=True))
         except ValueError as exc:
             raise ParseError(f"{row['interface']}: unreadable IPv4 address: {exc}") from None
-        out.append(IpInterfaceRow(row["interface"], row["link_status"] == ADMIN_DOWN, v4))
+        state = row["link_status"]
+        out.append(IpInterfaceRow(row["interface"], state == ADMIN_DOWN, v4, state == DELETED))
     return out
 
 
 def parse_show_interfaces(text: str) -> list[InterfaceRow]:
-    """Every interface with its admin state and description (None when it has none)."""
-    return [
-        InterfaceRow(row["interface"], row["link_status"] == ADMIN_DOWN, row["description"] or None)
-        for row in _require(textfsm_rows(SHOW_INTERFACES, text), SHOW_INTERFACES)
-    ]
+    """Every interface with its admin state and description (None when it has none).
+
+    The text is cut into blocks at interface headers (IF_HEADER, IF_HEADER_BARE); a line
+    that looks like a header of another form is refused. Within a block only the header
+    and the `Description:` line are read, the rest is skipped: a description counts only
+    where IOS prints it (directly after the `Hardware is` lines, or after the header when
+    there are none), and every block must reach its `MTU` line, so a block cut short by a
+    line that is not really a header is refused instead of losing its description.
+    """
+    _refused(SHOW_INTERFACES, text)
+    blocks: list[tuple[re.Match[str], list[str]]] = []
+    for line in text.splitlines():
+        if IF_DESCRIPTION.match(line):  # never a header, whatever the description says
+            if not blocks:
+                raise ParseError(
+                    f"the answer to {SHOW_INTERFACES!r} has a description before any "
+                    "interface; cannot tell whose it is"
+                )
+            blocks[-1][1].append(line)
+        elif (header := _header(SHOW_INTERFACES, line)) is not None:
+            blocks.append((header, []))
+        elif blocks and line.strip():
+            blocks[-1][1].append(line)
+    return _require([_interface_row(h, body) for h, body in blocks], SHOW_INTERFACES)
+
+
+def _interface_row(header: re.Match[str], body: list[str]) -> InterfaceRow:
+    name, state = header["name"], header["state"]
+    opening = 0
+    while opening < len(body) and IF_HARDWARE.match(body[opening]):
+        opening += 1
+    found = [(i, m) for i, line in enumerate(body) if (m := IF_DESCRIPTION.match(line))]
+    if len(found) > 1 or (found and found[0][0] != opening):
+        raise ParseError(
+            f"{name}: {SHOW_INTERFACES!r} shows a description where IOS does not print "
+            "one; cannot tell whose it is"
+        )
+    mtu = next((i for i, line in enumerate(body) if IF_MTU.match(line)), None)
+    if mtu is None or mtu < opening + len(found):
+        raise ParseError(
+            f"{name}: its {SHOW_INTERFACES!r} block ends before its MTU line (cut short by "
+            "a line loopbackctl does not know?); cannot read it"
+        )
+    description = found[0][1]["text"] if found else None
+    return InterfaceRow(name, state == ADMIN_DOWN, description or None, state == DELETED)
+
+
+def _ipv6_brief_interfaces(text: str) -> list[str]:
+    """The interface names of a `show ipv6 interface brief` answer, after checking every
+    line is one IOS prints there (an interface, one indented address, a timestamp first)."""
+    names: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or (not names and TIMESTAMP.match(line)):
+            continue
+        if m := V6_BRIEF_INTERFACE.match(line):
+            names.append(m["name"])
+        elif not (names and V6_BRIEF_ADDRESS.match(line)):
+            raise ParseError(
+                f"the answer to {SHOW_IPV6_BRIEF!r} has a line loopbackctl does not know: "
+                f"{line.strip()!r}"
+            )
+    return names
 
 
 def parse_show_ipv6_brief(text: str) -> dict[str, tuple[ipaddress.IPv6Address, ...]]:
     """Interface → its global (non link-local) IPv6 addresses, in device order."""
     out: dict[str, tuple[ipaddress.IPv6Address, ...]] = {}
-    for row in _require(textfsm_rows(SHOW_IPV6_BRIEF, text), SHOW_IPV6_BRIEF):
+    rows = _require(textfsm_rows(SHOW_IPV6_BRIEF, text), SHOW_IPV6_BRIEF)
+    names = _ipv6_brief_interfaces(text)
+    _same_interfaces(SHOW_IPV6_BRIEF, names, [row["interface"] for row in rows])
+    for row in rows:
         found: list[ipaddress.IPv6Address] = []
         for a in row["ipv6_address"]:
             if a.lower() == V6_UNASSIGNED:
@@ -250,7 +386,7 @@ def needs_running_config(
     ip_rows: Sequence[IpInterfaceRow], v6: Mapping[str, Sequence[ipaddress.IPv6Address]]
 ) -> list[str]:
     """Loopbacks whose IPv6 prefix lengths must be read from their running configuration."""
-    return [r.name for r in ip_rows if is_loopback(r.name) and v6.get(r.name)]
+    return [r.name for r in ip_rows if is_loopback(r.name) and not r.deleted and v6.get(r.name)]
 
 
 def loopbacks(
@@ -262,14 +398,17 @@ def loopbacks(
     """Every loopback on the device, by number, from the four parsed sources.
 
     The sources must agree where they overlap (the interface list, admin state, the IPv6
-    address set); if they do not, the state is not known and ParseError is raised.
+    address set); if they do not, the state is not known and ParseError is raised. A
+    deleted loopback (IOS keeps it until reload) is not there.
     """
     out: list[Loopback] = []
     for ip in (r for r in ip_rows if is_loopback(r.name)):
         name = ip.name
         info: InterfaceRow = _one(if_rows, name, SHOW_INTERFACES)
-        if info.shutdown != ip.shutdown:
+        if (info.shutdown, info.deleted) != (ip.shutdown, ip.deleted):
             raise ParseError(f"{name}: admin state differs between show commands; retry")
+        if ip.deleted:
+            continue
         if name not in v6:
             raise ParseError(f"{name}: missing from {SHOW_IPV6_BRIEF!r}; cannot read IPv6")
         addrs: list[IPInterface] = list(ip.ipv4)
@@ -301,7 +440,7 @@ def router_id(ip_rows: Sequence[IpInterfaceRow]) -> ipaddress.IPv4Address | None
         ips = [
             r.ipv4[0].ip
             for r in ip_rows
-            if is_loopback(r.name) == wanted and not r.shutdown and r.ipv4
+            if is_loopback(r.name) == wanted and not (r.shutdown or r.deleted) and r.ipv4
         ]
         if ips:
             return max(ips)
