@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-TESTS = ["tests/test_ios_parse.py", "tests/test_ios_samples.py", "tests/test_iossim.py"]
+TESTS = [
+    "tests/test_ios_parse.py",
+    "tests/test_ios_samples.py",
+    "tests/test_parse_fail_closed.py",
+    "tests/test_iossim.py",
+]
 
 
 def git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -283,9 +283,10 @@ def parse_show_interfaces(text: str) -> list[InterfaceRow]:
     The text is cut into blocks at interface headers (IF_HEADER, IF_HEADER_BARE); a line
     that looks like a header of another form is refused. Within a block only the header
     and the `Description:` line are read, the rest is skipped: a description counts only
-    where IOS prints it (directly after the `Hardware is` lines, or after the header when
-    there are none), and every block must reach its `MTU` line, so a block cut short by a
-    line that is not really a header is refused instead of losing its description.
+    where IOS prints it (directly after the `Hardware is` lines that open the block, or
+    after the header when there are none), and every block must reach its `MTU` line, so
+    a block cut short by a line that is not really a header is refused instead of losing
+    its description.
     """
     _refused(SHOW_INTERFACES, text)
     blocks: list[tuple[re.Match[str], list[str]]] = []
@@ -310,10 +311,11 @@ def _interface_row(header: re.Match[str], body: list[str]) -> InterfaceRow:
     while opening < len(body) and IF_HARDWARE.match(body[opening]):
         opening += 1
     found = [(i, m) for i, line in enumerate(body) if (m := IF_DESCRIPTION.match(line))]
-    if len(found) > 1 or (found and found[0][0] != opening):
+    late_hardware = any(IF_HARDWARE.match(line) for line in body[opening:])
+    if late_hardware or len(found) > 1 or (found and found[0][0] != opening):
         raise ParseError(
-            f"{name}: {SHOW_INTERFACES!r} shows a description where IOS does not print "
-            "one; cannot tell whose it is"
+            f"{name}: {SHOW_INTERFACES!r} shows a description or hardware line where IOS "
+            "does not print one; cannot tell whose it is"
         )
     mtu = next((i for i, line in enumerate(body) if IF_MTU.match(line)), None)
     if mtu is None or mtu < opening + len(found):
