@@ -1,6 +1,6 @@
-"""A clone of the repository alone, in an empty directory, passes the recorded-output and
-simulator-fidelity tests: every sample they read is committed, nothing beside the checkout
-is needed."""
+"""A clone of the repository alone, in an empty directory, passes the recorded-output,
+fail-closed and simulator-fidelity tests: every sample they read is committed, nothing
+beside the checkout is needed."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 TESTS = [
     "tests/test_ios_parse.py",
     "tests/test_ios_samples.py",
+    "tests/test_linux_samples.py",
     "tests/test_parse_fail_closed.py",
     "tests/test_iossim.py",
 ]

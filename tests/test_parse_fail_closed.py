@@ -6,11 +6,18 @@ IOS: every real sample of tests/data/ios-samples that is read (not refused) and 
 recording of tests/data/ios, for each of the four commands; junk of several kinds at
 several places of each loopback block (for the running configuration, of each interface
 block: all of it is what the reader returns).
+
+Linux `ip -j` (the driver's read, local mode's parse_ip_addr): every recorded JSON answer
+for lo; an unexpected key in lo's object or in each address entry (ignored: same answer),
+an unexpected entry at each place of addr_info and beside lo (refused or same answer), a
+line of text at each line of the answer printed one key a line (refused).
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +25,12 @@ from typing import Any
 
 import pytest
 
+from loopbackctl.errors import DeviceError
+from loopbackctl.local.state import ParseError, parse_ip_addr
 from loopbackctl.platforms import ios_parse as p
 from tests import test_ios_samples as expected
-from tests.samples import DATA, as_netmiko_returns, ios_samples, sample_id
+from tests.samples import DATA, LINUX_SAMPLES, as_netmiko_returns, ios_samples, sample_id
+from tests.test_linux_parse import read
 
 
 @dataclass(frozen=True)
@@ -201,3 +211,105 @@ def test_unexpected_line_in_a_block_reads_the_same_or_is_refused(cmd: Command, t
 def test_every_command_is_covered() -> None:
     covered = {case.values[0].name for case in _cases()}
     assert covered == set(COMMANDS)
+
+
+# -- Linux `ip -j` ----------------------------------------------------------------------
+
+# Address entries iproute2 does not print for an address loopbackctl can manage.
+_V4 = {"family": "inet", "local": "198.18.99.1", "prefixlen": 32}
+JUNK_ENTRIES: dict[str, Any] = {
+    "empty object (old iproute2 with a filter)": {},
+    "no local": {"family": "inet", "prefixlen": 32},
+    "unknown family": {**_V4, "family": "mpls"},
+    "prefixlen as text": {**_V4, "prefixlen": "32"},
+    "prefixlen as a float": {**_V4, "prefixlen": 32.0},
+    "prefixlen as a bool": {**_V4, "prefixlen": True},
+    "family that is not the address's": {**_V4, "family": "inet6"},
+    "peer address": {**_V4, "address": "198.18.99.2"},
+    "text": "inet 198.18.99.1/32",
+}
+# Entries beside lo's object in the answer.
+JUNK_LINKS: dict[str, Any] = {
+    "a second lo": {
+        "ifindex": 1,
+        "ifname": "lo",
+        "flags": ["LOOPBACK", "UP"],
+        "link_type": "loopback",
+        "addr_info": [{"family": "inet", "local": "198.18.99.1", "prefixlen": 32}],
+    },
+    "another interface": {"ifindex": 9, "ifname": "dummy0", "flags": [], "addr_info": []},
+    "empty object": {},
+    "text": "lo",
+}
+
+
+RECORDINGS = ("fresh", "up", "flags")
+
+
+def _linux_recorded() -> list[tuple[str, str, str]]:
+    """(id, `ip -j addr show dev lo`, `ip -j link show dev lo`) of every recording."""
+    folder = DATA / "linux"
+    out = []
+    for name in RECORDINGS:
+        addr = (folder / f"{name}_addr.json").read_text()
+        out.append((f"recorded/{name}", addr, (folder / f"{name}_link.json").read_text()))
+    for path in sorted((LINUX_SAMPLES / "cloud-init" / "netinfo").iterdir()):
+        # An `ip -j addr show` of every interface: its lo entry is what `dev lo` prints, and
+        # carries the link's keys too.
+        lo = json.dumps([d for d in json.loads(path.read_text()) if d.get("ifname") == "lo"])
+        out.append((f"cloud-init/{path.name}", lo, lo))
+    return out
+
+
+def _mutations(doc: list[Any]) -> list[tuple[str, str]]:
+    """(what, text) for every unexpected key, entry and line put into the answer `doc`."""
+    out = []
+    changed = copy.deepcopy(doc)
+    changed[0]["frobnication"] = {"on": True}
+    out.append(("unknown key in lo", json.dumps(changed)))
+    for i in range(len(doc[0].get("addr_info", []))):
+        changed = copy.deepcopy(doc)
+        changed[0]["addr_info"][i]["frobnication"] = True
+        out.append((f"unknown key in address {i}", json.dumps(changed)))
+    for i in range(len(doc[0].get("addr_info", [])) + 1):
+        for kind, entry in JUNK_ENTRIES.items():
+            changed = copy.deepcopy(doc)
+            changed[0].setdefault("addr_info", []).insert(i, entry)
+            out.append((f"{kind} as address {i}", json.dumps(changed)))
+    for kind, entry in JUNK_LINKS.items():
+        out.append((f"{kind} before lo", json.dumps([entry, *doc])))
+        out.append((f"{kind} after lo", json.dumps([*doc, entry])))
+    lines = json.dumps(doc, indent=1).splitlines()
+    for i in range(1, len(lines)):
+        out.append(
+            (
+                f"a line of text before line {i + 1}",
+                "\n".join([*lines[:i], "frobnication", *lines[i:]]),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("addr", "link"), [pytest.param(a, k, id=i) for i, a, k in _linux_recorded()]
+)
+def test_unexpected_json_reads_the_same_or_is_refused(addr: str, link: str) -> None:
+    driver_original = read((0, addr), (0, link))
+    local_original = parse_ip_addr(addr)
+    assert local_original is not None
+    wrong: list[str] = []
+    mutations = _mutations(json.loads(addr))
+    for what, text in mutations:
+        try:
+            if read((0, text), (0, link)) != driver_original:
+                wrong.append(f"driver: {what}")
+        except DeviceError:
+            pass
+        try:
+            if parse_ip_addr(text) != local_original:
+                wrong.append(f"local: {what}")
+        except ParseError:
+            pass
+    assert not wrong, f"{len(wrong)} of {2 * len(mutations)} read differently:\n" + "\n".join(
+        wrong[:10]
+    )

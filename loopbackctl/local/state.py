@@ -51,7 +51,9 @@ class Ipv6Status:
 def parse_ip_addr(text: str) -> LoState | None:
     """Parse `ip -j addr show dev lo` (or `ip -j link show lo`); None when lo is absent.
 
-    Raises ParseError when the text is not iproute2's JSON shape.
+    Raises ParseError when the text is not iproute2's JSON shape: lo twice, an address
+    entry it cannot read exactly (another family, a peer, a prefix length that is not a
+    number). Keys it does not read, and other interfaces, are ignored.
     """
     try:
         doc: Any = json.loads(text) if text.strip() else []
@@ -64,6 +66,8 @@ def parse_ip_addr(text: str) -> LoState | None:
         if any(not isinstance(d, dict) or "ifname" not in d for d in doc):
             raise ParseError("ip printed interfaces without an ifname")
         return None
+    if len(links) > 1:
+        raise ParseError("ip printed lo more than once")
     link = links[0]
     flags = link.get("flags", [])
     if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
@@ -91,8 +95,10 @@ def _address(info: Any) -> IPInterface:
     if not isinstance(info, dict):
         raise ParseError("ip printed an addr_info entry that is not an object")
     family, local, prefix = info.get("family"), info.get("local"), info.get("prefixlen")
-    if family not in ("inet", "inet6") or not isinstance(local, str) or not isinstance(prefix, int):
+    if family not in ("inet", "inet6") or not isinstance(local, str) or type(prefix) is not int:
         raise ParseError(f"ip printed an address without family/local/prefixlen: {info!r}")
+    if "address" in info:  # `ip address add A peer P`: not A/prefixlen
+        raise ParseError(f"ip printed {local} with a peer address; loopbackctl does not read those")
     try:
         if family == "inet":
             return ipaddress.IPv4Interface(f"{local}/{prefix}")

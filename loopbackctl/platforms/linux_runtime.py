@@ -76,21 +76,39 @@ def _json(session: Session, res: Result) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], data)
 
 
+# iproute2 prints `address` in an addr_info entry only for `ip address add A peer P`: a
+# point-to-point address, which is not A/prefixlen and which loopbackctl does not manage.
+PEER_KEY = "address"
+FAMILIES = {"inet": 4, "inet6": 6}
+
+
 def parse_lo(addr_json: list[dict[str, Any]], link_json: list[dict[str, Any]]) -> Loopback:
     """`lo` from `ip -j addr show dev lo` and `ip -j link show dev lo`; ValueError when
-    either does not look like iproute2's answer for lo."""
+    either does not look like iproute2's answer for lo. Keys it does not read are ignored;
+    an address entry it cannot read exactly (another family, a peer, a prefix length that
+    is not a number) is refused, never skipped or rounded."""
     link = link_json[0]
     flags = link.get("flags")
-    if not isinstance(flags, list) or link.get("link_type") != "loopback":
-        raise ValueError("link answer has no flags or is not a loopback")
+    if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+        raise ValueError("link answer has no list of flags")
+    if link.get("link_type") != "loopback":
+        raise ValueError("link answer is not a loopback")
     infos = addr_json[0].get("addr_info")
     if not isinstance(infos, list):
         raise ValueError("address answer has no addr_info list")
     addrs: list[IPInterface] = []
     for info in infos:
-        if not isinstance(info, dict) or info.get("family") not in ("inet", "inet6"):
+        if not isinstance(info, dict) or info.get("family") not in FAMILIES:
             raise ValueError(f"unexpected address entry {info!r:.80}")
-        addrs.append(ipaddress.ip_interface(f"{info['local']}/{int(info['prefixlen'])}"))
+        local, prefix = info.get("local"), info.get("prefixlen")
+        if not isinstance(local, str) or type(prefix) is not int:
+            raise ValueError(f"address entry without local and prefixlen {info!r:.80}")
+        if PEER_KEY in info:
+            raise ValueError(f"{local} has a peer address; loopbackctl does not manage those")
+        addr = ipaddress.ip_interface(f"{local}/{prefix}")
+        if addr.version != FAMILIES[info["family"]]:
+            raise ValueError(f"{local} is not an {info['family']} address")
+        addrs.append(addr)
     return Loopback(name=LO, addresses=tuple(addrs), shutdown="UP" not in flags)
 
 
