@@ -81,7 +81,7 @@ IF_HEADER_LIKE = re.compile(r"line protocol is|^\s*[^\s,]*\d[^\s,]* is ")
 # lines open it (two when a module is absent), `Description:` follows them directly (or
 # the header, in a block without hardware: IOS-XE pseudowires), the `MTU` line comes after.
 IF_HARDWARE = re.compile(r"^\s*Hardware is ")
-IF_DESCRIPTION = re.compile(r"^\s*Description:(?: (?P<text>.*?))?\s*$")
+IF_DESCRIPTION = re.compile(r"^\s*Description:\s*(?P<text>.*?)\s*$")
 IF_MTU = re.compile(r"^\s*MTU \d+ bytes")
 # `show ipv6 interface brief`: an interface line, then one indented address per line.
 V6_BRIEF_INTERFACE = re.compile(r"^(?P<name>\S+)\s+\[[^]/]+/[^]]+\]\s*$")
