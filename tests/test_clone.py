@@ -5,6 +5,7 @@ beside the checkout is needed."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,16 +35,19 @@ def git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 
 def test_a_clone_alone_passes_the_recorded_output_tests(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.fail("git is not installed: this test clones the repository", pytrace=False)
     top = git("-C", str(HERE), "rev-parse", "--show-toplevel")
-    if top.returncode != 0:
+    said = top.stderr.strip() or f"git's top is {top.stdout.strip()}"
+    if top.returncode != 0 or Path(top.stdout.strip()).resolve() != HERE.parent:
         pytest.fail(
-            f"{HERE.parent} is not a git checkout ({top.stderr.strip()}): this test clones the"
+            f"{HERE.parent} is not the top of a git checkout ({said}): this test clones the"
             " repository to prove a clone alone passes; run the suite from a git clone",
             pytrace=False,
         )
     clone = tmp_path / "empty" / "loopbackctl"
     clone.parent.mkdir()
-    done = git("clone", "--quiet", "--no-hardlinks", top.stdout.strip(), str(clone))
+    done = git("clone", "--quiet", "--no-hardlinks", str(HERE.parent), str(clone))
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in clone.parent.iterdir()) == ["loopbackctl"]
 
