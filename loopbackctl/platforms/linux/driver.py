@@ -1,8 +1,6 @@
 """Linux at runtime: `lo` read with `ip -j`, changed with `ip`, persisted with netplan.
 
 Quirks (iproute2, kernel 6.x):
-- `lo` up shows `UP` in flags; its operstate reads UNKNOWN, never UP.
-- Address order in `ip -j` is not stable: addresses are compared as sets.
 - Taking lo down deletes its global IPv6 addresses, so `up` is always sent first.
 - `ip address add` of an existing address fails ("Address already assigned" on new
   kernels, "File exists" on old ones): `ip address replace` makes a re-push harmless.
@@ -10,108 +8,59 @@ Quirks (iproute2, kernel 6.x):
 
 from __future__ import annotations
 
-import ipaddress
-import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, cast
 
-from loopbackctl.driver import ConnectOptions, SavedFile, Session
-from loopbackctl.errors import DeviceError
+from loopbackctl.errors import DeviceError, ParseError
 from loopbackctl.model import Host, IPInterface, Loopback
-from loopbackctl.plan import Change, Policy
+from loopbackctl.plan import Change
+from loopbackctl.platforms.base import Observed, SavedFile, Session
+from loopbackctl.platforms.linux import parse
+from loopbackctl.platforms.linux.parse import LO
 from loopbackctl.transport import ping as pinger
-from loopbackctl.transport.shell import Result
+from loopbackctl.transport.framing import Shell
+from loopbackctl.transport.options import ConnectOptions
 
-LO = "lo"
-READ_ADDR = "ip -j addr show dev lo"
-READ_LINK = "ip -j link show dev lo"
+if TYPE_CHECKING:
+    from loopbackctl.platforms.base import Driver, Persisting, Pinging
+
+READ_LO = "ip -j addr show dev lo"
+READ_ALL = "ip -j addr show"
 NETPLAN_DIR = "/etc/netplan"
 NETPLAN_FILE = "60-loopbackctl-lo.yaml"
-PROTECTED: frozenset[IPInterface] = frozenset(
-    {ipaddress.ip_interface("127.0.0.1/8"), ipaddress.ip_interface("::1/128")}
-)
-
-
-class Shell(Session, Protocol):
-    """What this driver needs beyond a Session (transport.shell.ShellSession has it)."""
-
-    uid: int | None
-
-    def exec_many(self, commands: Sequence[str], timeout: float | None = None) -> list[Result]: ...
-
-    def refusal(self, res: Result) -> str: ...
-
-    def become_root(self) -> None: ...
-
-    def configure_as_root(self, commands: Sequence[str]) -> str: ...
-
-    def write_file(self, path: str, content: bytes, mode: str = "600") -> list[str]: ...
-
-    def read_file(self, path: str) -> bytes | None: ...
 
 
 def _shell(session: Session) -> Shell:
     return cast(Shell, session)
 
 
-def _where(session: Session) -> str:
-    creds = getattr(session, "creds", None)
-    return str(getattr(creds, "where", "host"))
-
-
-def _json(session: Session, res: Result) -> list[dict[str, Any]]:
-    if not res.ok:
-        raise DeviceError(_shell(session).refusal(res))
-    try:
-        data = json.loads(res.output)
-    except ValueError:
-        raise DeviceError(
-            f"{_where(session)}: `{res.command}` did not answer JSON"
-            f" ({res.output.strip()[:80]!r}); is iproute2 new enough for -j?"
-        ) from None
-    if not isinstance(data, list) or len(data) != 1 or not isinstance(data[0], dict):
-        raise DeviceError(f"{_where(session)}: `{res.command}` answered an unexpected shape")
-    if data[0].get("ifname") != LO:
-        raise DeviceError(f"{_where(session)}: `{res.command}` did not describe lo")
-    return cast(list[dict[str, Any]], data)
-
-
-def parse_lo(addr_json: list[dict[str, Any]], link_json: list[dict[str, Any]]) -> Loopback:
-    """`lo` from `ip -j addr show dev lo` and `ip -j link show dev lo`; ValueError when
-    either does not look like iproute2's answer for lo."""
-    link = link_json[0]
-    flags = link.get("flags")
-    if not isinstance(flags, list) or link.get("link_type") != "loopback":
-        raise ValueError("link answer has no flags or is not a loopback")
-    infos = addr_json[0].get("addr_info")
-    if not isinstance(infos, list):
-        raise ValueError("address answer has no addr_info list")
-    addrs: list[IPInterface] = []
-    for info in infos:
-        if not isinstance(info, dict) or info.get("family") not in ("inet", "inet6"):
-            raise ValueError(f"unexpected address entry {info!r:.80}")
-        addrs.append(ipaddress.ip_interface(f"{info['local']}/{int(info['prefixlen'])}"))
-    return Loopback(name=LO, addresses=tuple(addrs), shutdown="UP" not in flags)
-
-
 class LinuxDriver:
     """Driver (and Persisting, Pinging) for platform `linux` over transport.shell."""
-
-    policy = Policy(owns_interface=False, primary=False, protected=PROTECTED)
 
     def connect(self, host: Host, options: ConnectOptions) -> Session:
         from loopbackctl.transport.shell import open_shell
 
         return open_shell(host, options)
 
-    def read(self, session: Session, host: Host) -> tuple[Loopback, ...]:
-        addr, link = _shell(session).exec_many([READ_ADDR, READ_LINK])
+    def read(self, session: Session, host: Host) -> Observed:
+        sh = _shell(session)
+        res = sh.exec(READ_LO)
+        if not res.ok:
+            raise DeviceError(sh.refusal(res))
         try:
-            return (parse_lo(_json(session, addr), _json(session, link)),)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DeviceError(f"{_where(session)}: could not parse lo's state: {exc}") from None
+            state = parse.parse_ip_addr(res.output)
+        except ParseError as exc:
+            raise ParseError(f"{sh.creds.where}: could not read lo: {exc}") from None
+        if state is None:
+            raise ParseError(f"{sh.creds.where}: `{READ_LO}` answered no interface")
+        if state.link_type != "loopback":
+            raise ParseError(f"{sh.creds.where}: lo is a {state.link_type} link, not a loopback")
+        return Observed((state.loopback(),))
 
-    def commands(self, host: Host, changes: Sequence[Change]) -> list[str]:
+    def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
+        return host.loopbacks
+
+    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
         first: list[str] = []
         rest: list[str] = []
         last: list[str] = []
@@ -178,18 +127,14 @@ class LinuxDriver:
     # -- Pinging ------------------------------------------------------------------------
 
     def interface_addresses(self, session: Session, host: Host) -> set[str]:
-        res = _shell(session).exec_many(["ip -j addr show"])[0]
+        sh = _shell(session)
+        res = sh.exec(READ_ALL)
         if not res.ok:
-            raise DeviceError(_shell(session).refusal(res))
+            raise DeviceError(sh.refusal(res))
         try:
-            links = json.loads(res.output)
-            return {
-                str(ipaddress.ip_address(a["local"]))
-                for link in links
-                for a in link.get("addr_info", [])
-            }
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise DeviceError(f"{_where(session)}: `ip -j addr show` was not parsable") from None
+            return parse.all_addresses(res.output)
+        except ParseError as exc:
+            raise ParseError(f"{sh.creds.where}: {exc}") from None
 
     def ping_own(
         self, session: Session, host: Host, addresses: Sequence[IPInterface]
@@ -207,3 +152,9 @@ class LinuxDriver:
                 said = " ".join(res.output.split())[-120:]
                 out[i] = f"no answer (exit {res.status}): {said}"
         return out
+
+
+if TYPE_CHECKING:  # mypy checks that LinuxDriver keeps the runner's contract
+    _driver: Driver = LinuxDriver()
+    _persisting: Persisting = LinuxDriver()
+    _pinging: Pinging = LinuxDriver()

@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from loopbackctl.errors import DeviceError
+from loopbackctl.errors import ParseError
 from loopbackctl.model import IPInterface, Loopback
 
 SHOW_IP_INTERFACE = "show ip interface"
@@ -88,10 +88,6 @@ Interface
   ^\s*$$
   ^. -> Error
 """
-
-
-class ParseError(DeviceError):
-    """An IOS answer could not be read into the model."""
 
 
 @dataclass(frozen=True)
