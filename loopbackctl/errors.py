@@ -78,3 +78,7 @@ class UnreachableError(DeviceError):
 class ConnectionLostError(DeviceError):
     """An open session ended or stopped answering mid-run; the device's state is unknown
     until it is read again over a new connection."""
+
+
+class ParseError(DeviceError):
+    """A device's answer could not be read into the model: the host fails, never "ok"."""

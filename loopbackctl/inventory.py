@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Literal
 
-from loopbackctl import yamlsrc
+from loopbackctl import platforms, yamlsrc
 from loopbackctl.errors import Diagnostic, InventoryError, Mark
 from loopbackctl.model import Host, Inventory, IPInterface, Loopback
-from loopbackctl.platforms import RULES, Rules
+from loopbackctl.platforms.base import Platform
 from loopbackctl.yamlsrc import Document, Path
 
 ENV_INVENTORY = "LOOPBACKCTL_INVENTORY"
@@ -503,11 +503,16 @@ def _check_port(ent: Entity, port: Any, path: tuple[str, ...], chk: _Checker) ->
 
 
 def _check_platform(ent: Entity, platform: Any, path: tuple[str, ...], chk: _Checker) -> None:
-    if isinstance(platform, str) and not CONTROL.search(platform) and platform not in RULES:
+    known = platforms.names()
+    if (
+        isinstance(platform, str)
+        and not CONTROL.search(platform)
+        and not platforms.lookup(platform)
+    ):
         chk.error(
             ent.mark(*path),
-            f"unknown platform {platform!r}{did_you_mean(platform, list(RULES))}"
-            f" (valid: {', '.join(sorted(RULES))})",
+            f"unknown platform {platform!r}{did_you_mean(platform, known)}"
+            f" (valid: {', '.join(known)})",
             ent.who,
             ent.key(path),
         )
@@ -944,25 +949,26 @@ def _parse_address(
 
 
 def _check_description(
-    desc: str, rules: Rules, found: _Found, i: int, host: str, chk: _Checker
+    desc: str, rules: Platform, found: _Found, i: int, host: str, chk: _Checker
 ) -> None:
     if CONTROL.search(desc):
         return  # reported where it is written
     if (
-        rules.router
+        rules.descriptions
         and desc.strip() == desc
         and desc.isascii()
         and desc
         and (rules.max_description is None or len(desc) <= rules.max_description)
-        and not any(c in desc for c in rules.forbidden_description_chars)
+        and not any(c in desc for c in rules.description_forbidden)
     ):
         return  # the common case
     mark = found.mark(i, "description")
     dkey = _keyname((*found.path, i, "description"))
-    if not rules.router:
+    if not rules.descriptions:
         chk.error(
             mark,
-            "Linux lo has no description; remove it (write it as a YAML comment instead)",
+            f"{rules.title} {rules.interface_example} has no description; remove it (write it"
+            " as a YAML comment instead)",
             host,
             dkey,
         )
@@ -978,7 +984,7 @@ def _check_description(
             host,
             dkey,
         )
-    bad = sorted({c for c in desc if c in rules.forbidden_description_chars})
+    bad = sorted({c for c in desc if c in rules.description_forbidden})
     if bad:
         chk.error(
             mark,
@@ -987,11 +993,11 @@ def _check_description(
             host,
             dkey,
         )
-    if rules.name == "cisco_ios" and not desc.isascii():
+    if rules.description_ascii and not desc.isascii():
         chk.error(
             mark,
-            "description has non-ASCII characters, which IOS stores mangled (verify would"
-            " then always differ); use ASCII",
+            f"description has non-ASCII characters, which {rules.title} stores mangled"
+            " (verify would then always differ); use ASCII",
             host,
             dkey,
         )
@@ -1005,16 +1011,18 @@ def _check_description(
         )
 
 
-def _check_name(name: str, rules: Rules, found: _Found, i: int, host: str, chk: _Checker) -> None:
+def _check_name(
+    name: str, rules: Platform, found: _Found, i: int, host: str, chk: _Checker
+) -> None:
     if CONTROL.search(name):
         return  # reported where it is written
     if not rules.interface_pattern.fullmatch(name):
         hint = ""
         m = re.fullmatch(r"(?i)(?:lo|loopback)\s*(\d+)", name)
-        if rules.name == "cisco_ios" and m:
-            hint = f"; write Loopback{int(m.group(1))}"
-        elif rules.name == "linux":
-            hint = "; write lo"
+        if "{n}" not in rules.interface_example:
+            hint = f"; write {rules.interface_example}"
+        elif m:
+            hint = f"; write {rules.interface_example.format(n=int(m.group(1)))}"
         found.error(
             chk,
             host,
@@ -1033,7 +1041,7 @@ def _check_name(name: str, rules: Rules, found: _Found, i: int, host: str, chk: 
 
 
 def _build_loopbacks(
-    host: str, rules: Rules, found: _Found, allow_subnets: bool, chk: _Checker
+    host: str, rules: Platform, found: _Found, allow_subnets: bool, chk: _Checker
 ) -> tuple[list[Loopback], list[_Placed]]:
     out: list[Loopback] = []
     placed: list[_Placed] = []
@@ -1055,11 +1063,11 @@ def _build_loopbacks(
         desc = lb.get("description")
         if isinstance(desc, str):
             _check_description(desc, rules, found, i, host, chk)
-        if lb.get("shutdown") is True and not rules.router:
+        if lb.get("shutdown") is True and not rules.shutdown:
             chk.error(
                 found.mark(i, "shutdown"),
-                "shutdown is not supported on Linux lo (every local service depends on it);"
-                " remove it",
+                f"shutdown is not supported on {rules.title} {rules.interface_example} (every"
+                " local service depends on it); remove it",
                 host,
                 _keyname((*found.path, i, "shutdown")),
             )
@@ -1075,10 +1083,11 @@ def _build_loopbacks(
                     _keyname((*found.path, i, "absent_addresses", j)),
                 )
         state: Literal["present", "absent"] = "absent" if lb.get("state") == "absent" else "present"
-        if state == "absent" and not rules.router:
+        if state == "absent" and not rules.deletable:
             chk.error(
                 found.mark(i, "state"),
-                "Linux lo cannot be absent; list the addresses to remove in absent_addresses",
+                f"{rules.title} {rules.interface_example} cannot be absent; list the addresses"
+                " to remove in absent_addresses",
                 host,
                 _keyname((*found.path, i, "state")),
             )
@@ -1111,7 +1120,7 @@ def _build_loopbacks(
 
 def _addresses(
     host: str,
-    rules: Rules,
+    rules: Platform,
     found: _Found,
     i: int,
     key: str,
@@ -1140,7 +1149,7 @@ def _addresses(
             )
             continue
         seen[ip] = j
-        if rules.router and ip.is_loopback:
+        if rules.reserved_addresses and ip.is_loopback:
             found.error(
                 chk,
                 host,
@@ -1149,13 +1158,13 @@ def _addresses(
                 f" {rules.name} refuses on a loopback interface; use a routable address",
             )
             continue
-        if rules.router and addr.version == 6 and ip.is_link_local:
+        if rules.reserved_addresses and addr.version == 6 and ip.is_link_local:
             found.error(
                 chk, host, sub, f"{addr} is link-local; give the loopback a global IPv6 address"
             )
             continue
         full = addr.max_prefixlen
-        if rules.router and not allow_subnets and addr.network.prefixlen != full:
+        if rules.host_prefixes and not allow_subnets and addr.network.prefixlen != full:
             found.error(
                 chk,
                 host,
@@ -1291,7 +1300,8 @@ def _check_router_ids(
     """Two routers with one router-id (explicit, else predicted); `known` clashes skipped."""
     rid_owner: dict[ipaddress.IPv4Address, str] = {}
     for name, h in hosts.items():
-        if not (RULES[h.platform].router or h.router_id is not None):
+        p = platforms.lookup(h.platform)
+        if not ((p is not None and p.router) or h.router_id is not None):
             continue
         rid = h.predicted_router_id
         if rid is None:
@@ -1449,14 +1459,14 @@ def _build_host(
             chk.error(
                 ent.mark(key=True),
                 f"host {name!r} has no platform; set platform: to one of"
-                f" {', '.join(sorted(RULES))} (on the host, a group or defaults)",
+                f" {', '.join(platforms.names())} (on the host, a group or defaults)",
                 name,
                 "platform",
             )
         return None
-    if not isinstance(platform, str) or platform not in RULES:
+    rules = platforms.lookup(platform) if isinstance(platform, str) else None
+    if rules is None:
         return None  # reported where it is written
-    rules = RULES[platform]
     data = _resolve_data([ent])
     for k, f in tail_data.items():
         data.setdefault(k, f)

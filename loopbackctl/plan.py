@@ -97,42 +97,66 @@ def plan_loopback(
     if have is None:
         changes.append(Change("create", name))
         have = Loopback(name=name)
-    if want.description is not None and want.description != have.description:
-        changes.append(Change("description", name, text=want.description))
-    elif exact and want.description is None and have.description is not None:
-        changes.append(Change("no_description", name))
-
-    wanted = set(want.addresses)
-    extra = [a for a in have.addresses if a not in wanted and not is_protected(a, policy)]
-    removable = set(want.absent_addresses)
-    if policy.owns_interface or purge or exact:
-        removable |= set(extra)
-    removes = [a for a in have.addresses if a in removable and not is_protected(a, policy)]
-    unmanaged = tuple(a for a in extra if a not in removable)
-
-    adds: list[Change] = []
-    want_primary = want.ipv4[0] if policy.primary and want.ipv4 else None
-    have_primary = have.ipv4[0] if policy.primary and have.ipv4 else None
-    if want_primary is not None and want_primary != have_primary:
-        if want_primary in have.addresses and want_primary not in removes:
-            # IOS refuses a primary that is already a secondary: drop that one first.
-            removes.append(want_primary)
-        # IOS replaces the primary in place; the old one needs no removal step...
-        adds.append(Change("set_primary", name, address=want_primary))
-        removes = [a for a in removes if a != have_primary]
-        if have_primary is not None and have_primary in wanted:
-            # ...and one that stays as a secondary must be added back.
-            adds.append(Change("add_address", name, address=have_primary))
-    for a in want.addresses:
-        if a not in have.addresses and a != want_primary:
-            adds.append(Change("add_address", name, address=a))
-    # Secondaries go before the primary: IOS refuses to drop a primary that has them.
-    removes.sort(key=lambda a: a == have_primary)
+    changes += _description_changes(want, have, exact)
+    removes, adds, unmanaged = _address_changes(want, have, policy, purge or exact)
     changes += [Change("remove_address", name, address=a) for a in removes]
     changes += adds
     if want.shutdown != have.shutdown:
         changes.append(Change("disable" if want.shutdown else "enable", name))
     return Plan(tuple(changes), unmanaged)
+
+
+def _description_changes(want: Loopback, have: Loopback, exact: bool) -> list[Change]:
+    if want.description is not None and want.description != have.description:
+        return [Change("description", want.name, text=want.description)]
+    if exact and want.description is None and have.description is not None:
+        return [Change("no_description", want.name)]
+    return []
+
+
+def _address_changes(
+    want: Loopback, have: Loopback, policy: Policy, remove_extra: bool
+) -> tuple[list[IPInterface], list[Change], tuple[IPInterface, ...]]:
+    """(addresses to remove in order, additions in order, unmanaged addresses left)."""
+    wanted = set(want.addresses)
+    extra = [a for a in have.addresses if a not in wanted and not is_protected(a, policy)]
+    removable = set(want.absent_addresses)
+    if policy.owns_interface or remove_extra:
+        removable |= set(extra)
+    removes = [a for a in have.addresses if a in removable and not is_protected(a, policy)]
+    unmanaged = tuple(a for a in extra if a not in removable)
+    want_primary = want.ipv4[0] if policy.primary and want.ipv4 else None
+    have_primary = have.ipv4[0] if policy.primary and have.ipv4 else None
+    adds: list[Change] = []
+    if want_primary is not None and want_primary != have_primary:
+        removes, adds = _swap_primary(want, have, want_primary, have_primary, removes)
+    adds += [
+        Change("add_address", want.name, address=a)
+        for a in want.addresses
+        if a not in have.addresses and a != want_primary
+    ]
+    # Secondaries go before the primary: IOS refuses to drop a primary that has them.
+    removes.sort(key=lambda a: a == have_primary)
+    return removes, adds, unmanaged
+
+
+def _swap_primary(
+    want: Loopback,
+    have: Loopback,
+    new: IPInterface,
+    old: IPInterface | None,
+    removes: list[IPInterface],
+) -> tuple[list[IPInterface], list[Change]]:
+    """IOS replaces the primary in place: the old one needs no removal step, and one that
+    stays as a secondary is added back; a new primary that is a secondary now must be
+    dropped first (IOS refuses a primary that is already a secondary)."""
+    if new in have.addresses and new not in removes:
+        removes = [*removes, new]
+    adds = [Change("set_primary", want.name, address=new)]
+    removes = [a for a in removes if a != old]
+    if old is not None and old in want.addresses:
+        adds.append(Change("add_address", want.name, address=old))
+    return removes, adds
 
 
 def plan_host(
@@ -175,36 +199,52 @@ def diff_lines(have: Loopback | None, want_name: str, plan: Plan) -> list[str]:
     changes = [c for c in plan.changes if c.interface == want_name]
     if not changes:
         return []
-    removed = {c.address for c in changes if c.kind == "remove_address"}
-    added = [c.address for c in changes if c.kind in ("add_address", "set_primary")]
-    unmanaged = set(plan.unmanaged)
-    lines: list[str] = []
     kinds = {c.kind for c in changes}
-    if "set_primary" in kinds and have is not None and have.ipv4:
-        removed.add(have.ipv4[0])  # IOS replaces the primary in place
+    lines: list[str] = []
     if "create" in kinds:
         lines.append(f"+ interface {want_name}")
     if "delete" in kinds:
         lines.append(f"- interface {want_name}")
-    if have is not None:
-        now = "DOWN" if have.shutdown else "UP"
-        if kinds & {"enable", "disable"}:
-            lines += [f"- state {now}", f"+ state {'UP' if 'enable' in kinds else 'DOWN'}"]
-        elif "delete" not in kinds:
-            lines.append(f"  state {now}")
-    elif "enable" in kinds or "create" in kinds:
-        lines.append(f"+ state {'DOWN' if 'disable' in kinds else 'UP'}")
+    lines += _state_diff(have, kinds)
+    lines += _description_diff(have, changes)
+    return lines + _address_diff(have, changes, set(plan.unmanaged))
+
+
+def _state_diff(have: Loopback | None, kinds: set[ChangeKind]) -> list[str]:
+    if have is None:
+        if kinds & {"enable", "create"}:
+            return [f"+ state {'DOWN' if 'disable' in kinds else 'UP'}"]
+        return []
+    now = "DOWN" if have.shutdown else "UP"
+    if kinds & {"enable", "disable"}:
+        return [f"- state {now}", f"+ state {'UP' if 'enable' in kinds else 'DOWN'}"]
+    return [] if "delete" in kinds else [f"  state {now}"]
+
+
+def _description_diff(have: Loopback | None, changes: Sequence[Change]) -> list[str]:
+    lines: list[str] = []
+    old = have.description if have is not None else None
     for c in changes:
         if c.kind == "description":
-            if have is not None and have.description:
-                lines.append(f"- description {have.description}")
+            lines += [f"- description {old}"] if old else []
             lines.append(f"+ description {c.text}")
         elif c.kind == "no_description" and have is not None:
-            lines.append(f"- description {have.description}")
+            lines.append(f"- description {old}")
+    return lines
+
+
+def _address_diff(
+    have: Loopback | None, changes: Sequence[Change], unmanaged: set[IPInterface]
+) -> list[str]:
+    kinds = {c.kind for c in changes}
+    removed = {c.address for c in changes if c.kind == "remove_address"}
+    added = [c.address for c in changes if c.kind in ("add_address", "set_primary")]
+    if "set_primary" in kinds and have is not None and have.ipv4:
+        removed.add(have.ipv4[0])  # IOS replaces the primary in place
+    lines: list[str] = []
     for a in have.addresses if have is not None else ():
         if a in removed or "delete" in kinds:
             lines.append(f"- {a}")
         elif a not in added:
             lines.append(f"  {a}" + ("  (unmanaged)" if a in unmanaged else ""))
-    lines += [f"+ {a}" for a in added if a is not None]
-    return lines
+    return lines + [f"+ {a}" for a in added if a is not None]

@@ -17,17 +17,18 @@ from typing import Any
 
 import jinja2
 
+from loopbackctl import platforms
 from loopbackctl.errors import TemplateError
 from loopbackctl.inventory import CONTROL
 from loopbackctl.model import Host, IPInterface, Loopback
-from loopbackctl.platforms import RULES
 from loopbackctl.yamlsrc import oneline
 
 
-def shipped_templates() -> Path:
-    """The templates inside the installed package, or the checkout's top-level ones."""
-    inside = Path(__file__).parent / "templates"
-    return inside if inside.is_dir() else Path(__file__).parent.parent / "templates"
+def shipped_templates() -> dict[str, Path]:
+    """Each platform's template directory inside the package, by platform name (a
+    template is named `<platform>/<file>`, as users name their overrides)."""
+    root = Path(platforms.__file__).parent
+    return {name: root / name / "templates" for name in platforms.PLATFORMS}
 
 
 def _fence(value: Any) -> Any:
@@ -46,13 +47,16 @@ def _fence(value: Any) -> Any:
 
 def environment(user_dir: str | None = None) -> jinja2.Environment:
     """The one Environment; `user_dir` templates override shipped ones of the same name."""
-    paths = [str(shipped_templates())]
+    shipped = jinja2.PrefixLoader(
+        {name: jinja2.FileSystemLoader(str(path)) for name, path in shipped_templates().items()}
+    )
+    loaders: list[jinja2.BaseLoader] = [shipped]
     if user_dir is not None:
         if not Path(user_dir).is_dir():
             raise TemplateError(f"{user_dir}: templates directory not found; check --templates")
-        paths.insert(0, user_dir)
+        loaders.insert(0, jinja2.FileSystemLoader(user_dir))
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(paths),
+        loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -108,9 +112,17 @@ def context(host: Host) -> dict[str, Any]:
     }
 
 
+def _search_paths(loader: jinja2.BaseLoader | None) -> list[str]:
+    if isinstance(loader, jinja2.ChoiceLoader):
+        return [p for sub in loader.loaders for p in _search_paths(sub)]
+    if isinstance(loader, jinja2.PrefixLoader):
+        return [p for sub in loader.mapping.values() for p in _search_paths(sub)]
+    return [str(p) for p in getattr(loader, "searchpath", [])]
+
+
 def _where(exc: BaseException, env: jinja2.Environment, name: str) -> str:
     """FILE:LINE of the innermost template frame of `exc`, else the template's file."""
-    roots = [str(Path(p).resolve()) for p in getattr(env.loader, "searchpath", [])]
+    roots = [str(Path(p).resolve()) for p in _search_paths(env.loader)]
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         filename = frame.filename or ""
         if any(str(Path(filename).resolve()).startswith(r + "/") for r in roots if filename):
@@ -130,7 +142,8 @@ def render_host(env: jinja2.Environment, host: Host) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     ctx = context(host)
-    for artifact, name in RULES[host.platform].templates:
+    platform = platforms.lookup(host.platform)
+    for artifact, name in platform.templates if platform is not None else ():
         try:
             out[artifact] = env.get_template(name).render(ctx)
         except Exception as exc:  # a template is user input: nothing may escape as a traceback

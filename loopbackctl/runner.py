@@ -14,8 +14,6 @@ every string in a result is scrubbed of the host's secrets.
 from __future__ import annotations
 
 import difflib
-import ipaddress
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,22 +21,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
-from loopbackctl.driver import (
-    ConnectOptions,
-    Driver,
-    Persisting,
-    Pinging,
-    Purging,
-    Routing,
-    SavedFile,
-    Session,
-)
+from loopbackctl import platforms
+from loopbackctl.checks import state_checks
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.model import Host, Loopback
-from loopbackctl.plan import Plan, Policy, diff_lines, is_protected, plan_host, plan_restore
+from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
+from loopbackctl.platforms.base import Driver, Observed, Persisting, Pinging, SavedFile, Session
 from loopbackctl.result import Check, HostResult
 from loopbackctl.transport import credentials
 from loopbackctl.transport import ping as pinger
+from loopbackctl.transport.options import ConnectOptions
 
 Mode = Literal["apply", "verify"]
 
@@ -61,84 +53,35 @@ class VerifyFailed(DeviceError):
     """The device took every command but does not read back as intended."""
 
 
-def state_checks(
-    want: Sequence[Loopback], have: Sequence[Loopback], plan: Plan, policy: Policy
-) -> list[Check]:
-    """Per interface and address: present, missing, unexpected, unmanaged; and up/down."""
-    observed = {lb.name: lb for lb in have}
-    unmanaged = set(plan.unmanaged)
-    checks: list[Check] = []
-    for lb in want:
-        h = observed.get(lb.name)
-        n = lb.name
-        if lb.state == "absent":
-            checks.append(Check(f"{n} absent", h is None, "absent" if h is None else "present"))
-            continue
-        if h is None:
-            checks.append(Check(f"{n} present", False, f"missing: {n} does not exist"))
-            continue
-        state = "DOWN" if h.shutdown else "UP"
-        checks.append(
-            Check(
-                f"{n} {'down' if lb.shutdown else 'up'}", h.shutdown == lb.shutdown, f"{n} {state}"
-            )
-        )
-        if lb.description is not None:
-            checks.append(
-                Check(
-                    f"{n} description",
-                    h.description == lb.description,
-                    f"description {h.description!r}",
-                )
-            )
-        if policy.primary and lb.ipv4:
-            ok = bool(h.ipv4) and h.ipv4[0] == lb.ipv4[0]
-            now = h.ipv4[0] if h.ipv4 else "none"
-            checks.append(Check(f"{n} primary {lb.ipv4[0]}", ok, f"primary is {now}"))
-        for a in lb.addresses:
-            ok = a in h.addresses
-            checks.append(Check(f"{n} {a}", ok, f"{a} {'present' if ok else 'missing'}"))
-        for a in lb.absent_addresses:
-            ok = a not in h.addresses
-            detail = f"{a} absent" if ok else f"{a} unexpected: listed under absent_addresses"
-            checks.append(Check(f"{n} {a} absent", ok, detail))
-        named = set(lb.addresses) | set(lb.absent_addresses)
-        for a in h.addresses:
-            if a in named or is_protected(a, policy):
-                continue
-            if a in unmanaged:
-                checks.append(
-                    Check(
-                        f"{n} {a}", True, f"{a} unmanaged: not in the inventory, left alone", "info"
-                    )
-                )
-            else:
-                checks.append(
-                    Check(f"{n} {a}", False, f"{a} unexpected: not in the inventory (purge)")
-                )
-    if not plan.empty and all(c.ok or c.severity != "error" for c in checks):
-        pending = "; ".join(str(c) for c in plan.changes)
-        checks.append(Check("plan", False, f"differs: {pending}"))
-    return checks
+@dataclass(frozen=True)
+class _Intent:
+    """What apply found and decided before changing anything."""
 
+    before: Observed
+    plan: Plan
+    saved: tuple[SavedFile, SavedFile] | None
 
-def _host_ips(hostname: str) -> set[str]:
-    try:
-        return {str(ipaddress.ip_address(hostname))}
-    except ValueError:
-        pass
-    try:
-        return {str(info[4][0]) for info in socket.getaddrinfo(hostname, None)}
-    except OSError:
-        return set()
+    @property
+    def write(self) -> bool:
+        return self.saved is not None and self.saved[0].content != self.saved[1].content
+
+    @property
+    def touched(self) -> list[str]:
+        return list(dict.fromkeys(c.interface for c in self.plan.changes))
 
 
 class _Pipeline:
+    """One host's run. The session and the lines it sent are the only mutable state."""
+
     def __init__(
         self, job: Job, driver: Driver, cancel: threading.Event, result: HostResult
     ) -> None:
         self.job, self.driver, self.cancel, self.res = job, driver, cancel, result
         self.host = job.host
+        platform = platforms.lookup(job.host.platform)
+        assert platform is not None, job.host.platform  # validated with the inventory
+        self.policy: Policy = platform.policy
+        self.persist = driver if isinstance(driver, Persisting) else None
         self.session: Session | None = None
         self.sent: list[str] = []
         self.purge = job.purge or job.host.purge
@@ -153,25 +96,28 @@ class _Pipeline:
         s, self.session = self.session, None
         if s is None:
             return
-        sent = getattr(s, "sent", None)
-        if isinstance(sent, list):
-            self.sent += [str(c) for c in sent]
-            sent.clear()
+        self.sent += s.sent
+        s.sent = []
         s.close()
 
-    def _want(self, have: Sequence[Loopback]) -> Sequence[Loopback]:
-        if isinstance(self.driver, Purging):
-            return self.driver.wanted(self.host, have, purge=self.purge)
-        return self.host.loopbacks
+    def _want(self, have: Observed) -> Sequence[Loopback]:
+        return self.driver.wanted(self.host, have, purge=self.purge)
 
-    def _plan(self, have: Sequence[Loopback]) -> Plan:
-        return plan_host(self._want(have), have, self.driver.policy, purge=self.purge)
+    def _plan(self, have: Observed) -> Plan:
+        return plan_host(self._want(have), have.loopbacks, self.policy, purge=self.purge)
 
-    def _read(self, s: Session) -> tuple[Loopback, ...]:
+    def _checks(self, have: Observed, plan: Plan) -> list[Check]:
+        return state_checks(self._want(have), have.loopbacks, plan, self.policy)
+
+    def _read(self, s: Session) -> Observed:
         have = self.driver.read(s, self.host)
-        if isinstance(self.driver, Routing):
-            self.res.router_id = self.driver.router_id(self.host)
+        self.res.router_id = str(have.router_id) if have.router_id is not None else None
         return have
+
+    def _read_saved(self, s: Session) -> tuple[SavedFile, SavedFile] | None:
+        if self.persist is None:
+            return None
+        return self.persist.read_saved(s, self.host, self.job.artifacts)
 
     # -- the pipeline ---------------------------------------------------------------
 
@@ -203,24 +149,23 @@ class _Pipeline:
         plan = self._plan(have)
         self.res.unmanaged = [str(a) for a in plan.unmanaged]
         self.res.changes = [str(c) for c in plan.changes]
-        checks = state_checks(self._want(have), have, plan, self.driver.policy)
-        if isinstance(self.driver, Persisting):
-            try:
-                saved = self.driver.read_saved(s, self.host, self.job.artifacts)
-            except ConnectionLostError:
-                raise
-            except DeviceError as exc:
-                checks.append(Check("saved file", False, f"cannot read it: {exc}"))
-            else:
-                if saved is not None:
-                    checks.append(_saved_check(*saved))
+        checks = self._checks(have, plan)
+        try:
+            saved = self._read_saved(s)
+        except ConnectionLostError:
+            raise
+        except DeviceError as exc:
+            checks.append(Check("saved file", False, f"cannot read it: {exc}"))
+        else:
+            if saved is not None:
+                checks.append(_saved_check(*saved))
         if self.job.reachability:
             checks += self._reach(s, have)
         self.res.checks = checks
         self.res.status = "drift" if self.res.failed_checks else "ok"
 
-    def _reach(self, s: Session, have: Sequence[Loopback]) -> list[Check]:
-        observed = {a for lb in have for a in lb.addresses}
+    def _reach(self, s: Session, have: Observed) -> list[Check]:
+        observed = {a for lb in have.loopbacks for a in lb.addresses}
         addrs = [
             a
             for lb in self.host.loopbacks
@@ -230,7 +175,7 @@ class _Pipeline:
         ]
         checks: list[Check] = []
         hostname = credentials.resolve(self.host).hostname
-        mine = _host_ips(hostname)
+        mine = pinger.addresses_of(hostname)
         pinging = self.driver if isinstance(self.driver, Pinging) else None
         if pinging is not None and addrs:
             mine |= pinging.interface_addresses(s, self.host)
@@ -250,96 +195,72 @@ class _Pipeline:
                 checks.append(Check(f"reach {a.ip} on the host", why is None, why or "answered"))
         return checks
 
-    def _apply(self, s: Session) -> None:
+    def _intent(self, s: Session) -> _Intent:
         before = self._read(s)
-        plan = self._plan(before)
-        self.res.unmanaged = [str(a) for a in plan.unmanaged]
-        persist = self.driver if isinstance(self.driver, Persisting) else None
-        saved = persist.read_saved(s, self.host, self.job.artifacts) if persist else None
-        write = saved is not None and saved[0].content != saved[1].content
-        self.res.changes = [str(c) for c in plan.changes]
-        if saved is not None and write:
-            self.res.changes.append(f"write {saved[1].path}")
-        self.res.diff = self._diff(before, plan, saved if write else None) or None
-        if plan.empty and not write:
-            self.res.checks = state_checks(self._want(before), before, plan, self.driver.policy)
-            if saved is not None:
-                self.res.checks.append(_saved_check(*saved))
-            self.res.status = "ok"
-            return
-        if self.job.check:
-            self.res.commands = self.driver.commands(self.host, plan.changes)
-            self.res.checks = state_checks(self._want(before), before, plan, self.driver.policy)
-            if saved is not None:
-                self.res.checks.append(_saved_check(*saved))
-            self.res.status = "drift"
+        intent = _Intent(before, self._plan(before), self._read_saved(s))
+        self.res.unmanaged = [str(a) for a in intent.plan.unmanaged]
+        self.res.changes = [str(c) for c in intent.plan.changes]
+        if intent.saved is not None and intent.write:
+            self.res.changes.append(f"write {intent.saved[1].path}")
+        self.res.diff = self._diff(intent) or None
+        return intent
+
+    def _apply(self, s: Session) -> None:
+        intent = self._intent(s)
+        if (intent.plan.empty and not intent.write) or self.job.check:
+            if self.job.check:
+                self.res.commands = self._commands(intent.before, intent.plan)
+            self.res.checks = self._checks(intent.before, intent.plan)
+            if intent.saved is not None:
+                self.res.checks.append(_saved_check(*intent.saved))
+            self.res.status = "ok" if intent.plan.empty and not intent.write else "drift"
             return
         if self.cancel.is_set():
             self.res.error = "interrupted before any change; nothing was changed"
             return
-        touched = list(dict.fromkeys(c.interface for c in plan.changes))
         try:
-            commands = self.driver.commands(self.host, plan.changes)
-            self.res.commands = list(commands)
-            self.driver.push(s, self.host, commands)
-            if persist is not None and saved is not None and write:
-                persist.write_saved(s, self.host, saved[1])
-            after = self._read(s)
-            replan = self._plan(after)
-            self.res.checks = state_checks(self._want(after), after, replan, self.driver.policy)
-            if not replan.empty:
-                pending = "; ".join(str(c) for c in replan.changes)
-                raise VerifyFailed(f"after the change the host still differs: {pending}")
-            if persist is not None and saved is not None and write:
-                now = persist.read_saved(s, self.host, self.job.artifacts)
-                if now is None or now[0].content != saved[1].content:
-                    raise VerifyFailed(f"{saved[1].path} does not read back as written")
-                self.res.checks.append(_saved_check(*now))
-            if self.job.save and not plan.empty:
-                self.driver.save(s, self.host)
+            self._push_and_prove(s, intent)
             self.res.status = "changed"
         except DeviceError as exc:
             self.res.status = "failed"
             self.res.checks = [c for c in self.res.checks if c.name != "plan"]
-            self._rollback(exc, before, touched, saved[0] if saved is not None and write else None)
+            self._rollback(exc, intent)
 
-    def _rollback(
-        self,
-        exc: DeviceError,
-        before: Sequence[Loopback],
-        touched: Sequence[str],
-        old_file: SavedFile | None,
-    ) -> None:
+    def _commands(self, have: Observed, plan: Plan) -> list[str]:
+        return self.driver.commands(self.host, have, plan.changes)
+
+    def _push_and_prove(self, s: Session, intent: _Intent) -> None:
+        """Push, write the saved file, read back: the re-plan must be empty and the file
+        must read back as written; then save. DeviceError at the first failure."""
+        commands = self._commands(intent.before, intent.plan)
+        self.res.commands = list(commands)
+        self.driver.push(s, self.host, commands)
+        if self.persist is not None and intent.saved is not None and intent.write:
+            self.persist.write_saved(s, self.host, intent.saved[1])
+        after = self._read(s)
+        replan = self._plan(after)
+        self.res.checks = self._checks(after, replan)
+        if not replan.empty:
+            pending = "; ".join(str(c) for c in replan.changes)
+            raise VerifyFailed(f"after the change the host still differs: {pending}")
+        if intent.saved is not None and intent.write:
+            now = self._read_saved(s)
+            if now is None or now[0].content != intent.saved[1].content:
+                raise VerifyFailed(f"{intent.saved[1].path} does not read back as written")
+            self.res.checks.append(_saved_check(*now))
+        if self.job.save and not intent.plan.empty:
+            self.driver.save(s, self.host)
+
+    def _rollback(self, exc: DeviceError, intent: _Intent) -> None:
         why = str(exc)
-        sent = getattr(self.session, "sent", None)
-        if not self.sent and isinstance(sent, list) and not sent:
+        if not self.sent and self.session is not None and not self.session.sent:
             # Refused before a single command went out (e.g. sudo refused the secret and
             # closed the session): the host is as it was, no need to reopen and look.
             self.res.rollback = "nothing to undo"
             self.res.error = f"{why}; rolled back: {self.res.rollback}"
             return
         try:
-            s = self.session
-            if s is None or isinstance(exc, ConnectionLostError):
-                self._close()
-                s = self._connect()
-            undone = False
-            now = self._read(s)
-            restore = plan_restore(before, now, touched, self.driver.policy)
-            if not restore.empty:
-                self.driver.push(s, self.host, self.driver.commands(self.host, restore.changes))
-                undone = True
-            if old_file is not None and isinstance(self.driver, Persisting):
-                cur = self.driver.read_saved(s, self.host, self.job.artifacts)
-                if cur is not None and cur[0].content != old_file.content:
-                    self.driver.restore_saved(s, self.host, old_file)
-                    undone = True
-                    cur = self.driver.read_saved(s, self.host, self.job.artifacts)
-                    if cur is None or cur[0].content != old_file.content:
-                        raise DeviceError(f"{old_file.path} does not read back as before")
-            left = plan_restore(before, self._read(s), touched, self.driver.policy)
-            if not left.empty:
-                raise DeviceError("still differs: " + "; ".join(str(c) for c in left.changes))
+            undone = self._restore(exc, intent)
         except DeviceError as rexc:
             self.res.rollback = f"FAILED: {rexc}"
             self.res.error = (
@@ -349,18 +270,44 @@ class _Pipeline:
         self.res.rollback = "restored" if undone else "nothing to undo"
         self.res.error = f"{why}; rolled back: {self.res.rollback}"
 
-    def _diff(
-        self, before: Sequence[Loopback], plan: Plan, saved: tuple[SavedFile, SavedFile] | None
-    ) -> str:
-        observed = {lb.name: lb for lb in before}
+    def _restore(self, exc: DeviceError, intent: _Intent) -> bool:
+        """Put the touched loopbacks and the saved file back as `intent.before` had them
+        (over a new session if the old one was lost); True when something was undone.
+        DeviceError when the host does not read back as before."""
+        s = self.session
+        if s is None or isinstance(exc, ConnectionLostError):
+            self._close()
+            s = self._connect()
+        undone = False
+        before = intent.before.loopbacks
+        now = self._read(s)
+        restore = plan_restore(before, now.loopbacks, intent.touched, self.policy)
+        if not restore.empty:
+            self.driver.push(s, self.host, self._commands(now, restore))
+            undone = True
+        old_file = intent.saved[0] if intent.saved is not None and intent.write else None
+        if old_file is not None and self.persist is not None:
+            cur = self._read_saved(s)
+            if cur is not None and cur[0].content != old_file.content:
+                self.persist.restore_saved(s, self.host, old_file)
+                undone = True
+                cur = self._read_saved(s)
+                if cur is None or cur[0].content != old_file.content:
+                    raise DeviceError(f"{old_file.path} does not read back as before")
+        left = plan_restore(before, self._read(s).loopbacks, intent.touched, self.policy)
+        if not left.empty:
+            raise DeviceError("still differs: " + "; ".join(str(c) for c in left.changes))
+        return undone
+
+    def _diff(self, intent: _Intent) -> str:
         out: list[str] = []
-        for lb in self._want(before):
-            lines = diff_lines(observed.get(lb.name), lb.name, plan)
+        for lb in self._want(intent.before):
+            lines = diff_lines(intent.before.get(lb.name), lb.name, intent.plan)
             if lines:
                 out += [f"--- {self.host.name} {lb.name} (now)"]
                 out += [f"+++ {self.host.name} {lb.name} (after apply)", *lines]
-        if saved is not None:
-            old, new = saved
+        if intent.saved is not None and intent.write:
+            old, new = intent.saved
             now = "absent" if old.content is None else "now"
             out += [
                 line.rstrip("\n")
@@ -413,13 +360,11 @@ def run_host(
     job: Job, cancel: threading.Event | None = None, driver: Driver | None = None
 ) -> HostResult:
     """Run one host's job; always returns a HostResult, never raises for the device."""
-    from loopbackctl.drivers import get_driver
-
     t0 = time.monotonic()
     res = HostResult(name=job.host.name, platform=job.host.platform, status="failed")
     try:
         pipeline = _Pipeline(
-            job, driver or get_driver(job.host.platform), cancel or threading.Event(), res
+            job, driver or platforms.driver(job.host.platform), cancel or threading.Event(), res
         )
         pipeline.run()
     except Exception as exc:  # a bug must not stop the fleet: report it for this host

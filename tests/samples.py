@@ -25,7 +25,7 @@ _PROMPT = re.compile(r"^\s*\S+[#>]\s*$")
 
 
 def ios_samples(command: str) -> list[Path]:
-    """Every real output of `command` (an ios_parse SHOW_* constant), all projects, sorted;
+    """Every real output of `command` (a cisco_ios.parse SHOW_* constant), all projects, sorted;
     ntc-templates' `.yml` expectations are not outputs."""
     folder = IOS_FOLDERS[command]
     found = sorted(

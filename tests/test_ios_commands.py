@@ -12,7 +12,9 @@ import pytest
 from loopbackctl.errors import DeviceError
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import plan_host, plan_restore
-from loopbackctl.platforms import cisco_ios_runtime as rt
+from loopbackctl.platforms.base import Observed
+from loopbackctl.platforms.cisco_ios import PLATFORM
+from loopbackctl.platforms.cisco_ios import driver as rt
 
 DATA = Path(__file__).resolve().parent / "data" / "ios"
 
@@ -63,22 +65,22 @@ def plan_lines(want: Sequence[Loopback], *, purge: bool = False) -> list[str]:
     driver = rt.IosDriver()
     have = driver.read(router1_session(), HOST)
     host = Host("core1", "cisco_ios", loopbacks=tuple(want))
-    p = plan_host(driver.wanted(host, have, purge=purge), have, driver.policy)
-    return driver.commands(host, p.changes)
+    p = plan_host(driver.wanted(host, have, purge=purge), have.loopbacks, PLATFORM.policy)
+    return driver.commands(host, have, p.changes)
 
 
-def test_read_uses_four_show_commands_and_remembers_router_id() -> None:
+def test_read_uses_four_show_commands_and_finds_router_id() -> None:
     driver = rt.IosDriver()
     session = router1_session()
     found = driver.read(session, HOST)
-    assert [x.name for x in found] == ["Loopback0", "Loopback10", "Loopback20"]
+    assert [x.name for x in found.loopbacks] == ["Loopback0", "Loopback10", "Loopback20"]
     assert session.ran == [
         "show ip interface",
         "show interfaces",
         "show ipv6 interface brief",
         "show running-config interface Loopback0",
     ]
-    assert driver.router_id(HOST) == "198.18.255.1"
+    assert str(found.router_id) == "198.18.255.1"
 
 
 def test_converged_inventory_plans_nothing() -> None:
@@ -177,7 +179,7 @@ def test_purge_removes_only_unnamed_loopbacks() -> None:
 
 def test_restore_puts_primary_and_secondaries_back() -> None:
     driver = rt.IosDriver()
-    before = driver.read(router1_session(), HOST)
+    before = driver.read(router1_session(), HOST).loopbacks
     # As if a push had half-happened: primary replaced, secondary gone, IPv6 added.
     after = (
         lb(
@@ -191,9 +193,8 @@ def test_restore_puts_primary_and_secondaries_back() -> None:
         *before[1:],
         lb("Loopback30", "198.18.30.1/32"),
     )
-    driver._facts["core1"] = rt.Facts(after, None)
-    p = plan_restore(before, after, ["Loopback0", "Loopback30"], driver.policy)
-    assert driver.commands(HOST, p.changes) == [
+    p = plan_restore(before, after, ["Loopback0", "Loopback30"], PLATFORM.policy)
+    assert driver.commands(HOST, Observed(after), p.changes) == [
         "interface Loopback0",
         " description router-id",
         " no ipv6 address 2001:db8:9::9/128",

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from loopbackctl.driver import ConnectOptions
 from loopbackctl.errors import DeviceError
 from loopbackctl.model import Host
-from loopbackctl.platforms.cisco_ios_runtime import IosDriver, IosSession
+from loopbackctl.platforms.cisco_ios.driver import IosDriver
+from loopbackctl.transport.cli import CliSession
+from loopbackctl.transport.options import ConnectOptions
 from tests.clirun import Run, run_cli
 from tests.iossim import DeviceSpec, IosSimBed
 
@@ -354,7 +355,7 @@ REFUSED = {
 
 def _connect(
     bed: IosSimBed, name: str, tmp: Path, **host: Any
-) -> tuple[IosDriver, IosSession, Host]:
+) -> tuple[IosDriver, CliSession, Host]:
     dev = bed[name]
     h = Host(
         name,
@@ -368,7 +369,9 @@ def _connect(
     )
     driver = IosDriver()
     options = ConnectOptions(known_hosts=str(tmp / "known_hosts"), command_timeout=10.0)
-    return driver, driver.connect(h, options), h
+    session = driver.connect(h, options)
+    assert isinstance(session, CliSession)
+    return driver, session, h
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
@@ -377,7 +380,7 @@ def test_push_detects_each_ios_refusal(bed: IosSimBed, tmp_path: Path, case: str
     line, message = REFUSED[case]
     driver, session, host = _connect(bed, "r1", tmp_path)
     try:
-        before = driver.read(session, host)
+        before = driver.read(session, host).loopbacks
         with pytest.raises(DeviceError) as err:
             driver.push(session, host, ["interface Loopback1", line, " description after"])
         text = str(err.value)
@@ -385,7 +388,7 @@ def test_push_detects_each_ios_refusal(bed: IosSimBed, tmp_path: Path, case: str
         assert message in text, text
         # netmiko stopped at the refused line and left configuration mode: reads still work
         # and the line after it was never sent.
-        after = driver.read(session, host)
+        after = driver.read(session, host).loopbacks
         assert [lb.name for lb in after] == ["Loopback0", "Loopback1"]
         assert after[0] == before[0]
         assert after[1].description is None

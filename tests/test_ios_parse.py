@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from loopbackctl.model import Loopback
-from loopbackctl.platforms import ios_parse as p
+from loopbackctl.platforms.cisco_ios import parse as p
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "ios"
@@ -403,7 +403,7 @@ def test_parsing_imports_nothing_heavy_at_import() -> None:
     import sys
 
     code = (
-        "import sys, loopbackctl.platforms, loopbackctl.platforms.cisco_ios_runtime;"
+        "import sys, loopbackctl.platforms, loopbackctl.platforms.cisco_ios.driver;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('netmiko', 'textfsm', 'ntc_templates', 'paramiko')))"
     )

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from loopbackctl.platforms import ios_parse as p
+from loopbackctl.platforms.cisco_ios import parse as p
 from tests.samples import IOS_SAMPLES, as_netmiko_returns, ios_samples, sample_id
 
 REFUSED = "refused"

@@ -13,10 +13,11 @@ import pytest
 from loopbackctl.errors import DeviceError
 from loopbackctl.model import Host
 from loopbackctl.plan import Change
-from loopbackctl.platforms.linux_runtime import LinuxDriver, parse_lo
+from loopbackctl.platforms.base import Observed
+from loopbackctl.platforms.linux.driver import LinuxDriver
 from loopbackctl.transport import ping
 from loopbackctl.transport.credentials import Credentials
-from loopbackctl.transport.shell import Result
+from loopbackctl.transport.framing import Result
 
 DATA = Path(__file__).parent / "data" / "linux"
 A = ipaddress.ip_interface
@@ -38,60 +39,59 @@ class Recorded:
     def exec_many(self, commands: Sequence[str], timeout: float | None = None) -> list[Result]:
         return [Result(c, *self.answers[c]) for c in commands]
 
+    def exec(self, command: str, timeout: float | None = None) -> Result:
+        return self.exec_many([command], timeout)[0]
+
     def refusal(self, res: Result) -> str:
         return f"`{res.command}` failed (exit {res.status}): {res.output}"
 
 
-def read(addr: tuple[int, str], link: tuple[int, str]) -> object:
-    s = Recorded(
-        {"id -u": (0, "0"), "ip -j addr show dev lo": addr, "ip -j link show dev lo": link}
-    )
-    return LinuxDriver().read(s, HOST)  # type: ignore[arg-type]
+def read(addr: tuple[int, str]) -> tuple[object, ...]:
+    s = Recorded({"ip -j addr show dev lo": addr})
+    return LinuxDriver().read(s, HOST).loopbacks  # type: ignore[arg-type]
 
 
 def test_fresh_namespace_lo_is_down_and_empty() -> None:
-    (lo,) = read((0, rec("fresh_addr.json")), (0, rec("fresh_link.json")))  # type: ignore[misc]
-    assert lo.name == "lo" and lo.shutdown and lo.addresses == ()
+    (lo,) = read((0, rec("fresh_addr.json")))
+    assert lo.name == "lo" and lo.shutdown and lo.addresses == ()  # type: ignore[attr-defined]
 
 
 def test_up_lo_with_addresses_in_any_order() -> None:
-    (lo,) = read((0, rec("up_addr.json")), (0, rec("up_link.json")))  # type: ignore[misc]
-    assert not lo.shutdown
-    assert set(lo.addresses) == {
+    (lo,) = read((0, rec("up_addr.json")))
+    assert not lo.shutdown  # type: ignore[attr-defined]
+    assert set(lo.addresses) == {  # type: ignore[attr-defined]
         A("127.0.0.1/8"), A("198.18.200.1/32"), A("127.0.0.2/8"),
         A("2001:db8:200::1/128"), A("::1/128"),
     }  # fmt: skip
     shuffled = json.loads(rec("up_addr.json"))
     shuffled[0]["addr_info"].reverse()
-    (again,) = read((0, json.dumps(shuffled)), (0, rec("up_link.json")))  # type: ignore[misc]
-    assert set(again.addresses) == set(lo.addresses)
+    (again,) = read((0, json.dumps(shuffled)))
+    assert set(again.addresses) == set(lo.addresses)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
-    ("addr", "link", "words"),
+    ("addr", "words"),
     [
-        ((0, "Object \"addr\" is unknown"), (0, rec("up_link.json")), "did not answer JSON"),
-        ((0, "[]"), (0, rec("up_link.json")), "unexpected shape"),
-        ((1, 'Device "lo" does not exist.'), (0, rec("up_link.json")), "failed (exit 1)"),
-        ((0, rec("up_addr.json")), (0, '[{"ifname": "eth0"}]'), "did not describe lo"),
-        ((0, rec("up_addr.json")), (0, '[{"ifname": "lo"}]'), "could not parse"),
-        ((0, '[{"ifname": "lo", "addr_info": [{"family": "inet"}]}]'), (0, rec("up_link.json")),
-         "could not parse"),
-        ((0, rec("up_addr.json")[:-20]), (0, rec("up_link.json")), "did not answer JSON"),
+        ((0, "Object \"addr\" is unknown"), "invalid JSON"),
+        ((0, "[]"), "answered no interface"),
+        ((1, 'Device "lo" does not exist.'), "failed (exit 1)"),
+        ((0, '[{"ifname": "eth0"}]'), "other than lo"),
+        ((0, '[{"ifname": "lo"}]'), "flags"),
+        ((0, '[{"ifname": "lo", "flags": [], "ifindex": 1, "addr_info": [{"family": "inet"}]}]'),
+         "without family"),
+        ((0, rec("up_addr.json")[:-20]), "invalid JSON"),
     ],
 )  # fmt: skip
-def test_unparsable_answers_are_failures(
-    addr: tuple[int, str], link: tuple[int, str], words: str
-) -> None:
+def test_unparsable_answers_are_failures(addr: tuple[int, str], words: str) -> None:
     with pytest.raises(DeviceError, match=words.replace("(", r"\(").replace(")", r"\)")):
-        read(addr, link)
+        read(addr)
 
 
-def test_parse_lo_rejects_a_non_loopback_link() -> None:
-    link = json.loads(rec("up_link.json"))
-    link[0]["link_type"] = "ether"
-    with pytest.raises(ValueError):
-        parse_lo(json.loads(rec("up_addr.json")), link)
+def test_a_non_loopback_lo_is_refused() -> None:
+    doc = json.loads(rec("up_addr.json"))
+    doc[0]["link_type"] = "ether"
+    with pytest.raises(DeviceError, match="not a loopback"):
+        read((0, json.dumps(doc)))
 
 
 def test_commands_bring_lo_up_first_and_take_it_down_last() -> None:
@@ -102,14 +102,14 @@ def test_commands_bring_lo_up_first_and_take_it_down_last() -> None:
         Change("add_address", "lo", A("2001:db8::1/128")),
         Change("enable", "lo"),
     ]
-    assert d.commands(HOST, changes) == [
+    assert d.commands(HOST, Observed(()), changes) == [
         "ip link set dev lo up",
         "ip address del 198.18.9.9/32 dev lo",
         "ip address replace 2001:db8::1/128 dev lo",
         "ip link set dev lo down",
     ]
     with pytest.raises(DeviceError, match="Linux cannot"):
-        d.commands(HOST, [Change("create", "lo0")])
+        d.commands(HOST, Observed(()), [Change("create", "lo0")])
 
 
 def test_netplan_path_defaults_to_etc_netplan() -> None:

@@ -1,18 +1,17 @@
-"""Both `ip -j` readers (the Linux driver's parse_lo, local mode's parse_ip_addr) on real
-outputs: this project's recordings (tests/data/linux) and other projects' test data
-(tests/data/linux-samples, with origin and licence). Each is read exactly or refused."""
+"""Both `ip -j` readers (the Linux driver's, local mode's) on real outputs: this project's
+recordings (tests/data/linux) and other projects' test data (tests/data/linux-samples,
+with origin and licence). Each is read exactly or refused."""
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any
+from pathlib import Path
 
 import pytest
 
 from loopbackctl.errors import DeviceError
-from loopbackctl.local.state import ParseError, parse_ip_addr
-from loopbackctl.platforms.linux_runtime import parse_lo
+from loopbackctl.local import state
 from tests.samples import DATA, LINUX_SAMPLES
 from tests.test_linux_parse import read
 
@@ -21,26 +20,28 @@ CLOUD_INIT = LINUX_SAMPLES / "cloud-init" / "netinfo"
 NTC = LINUX_SAMPLES / "ntc-templates" / "linux" / "ip_address_show"
 
 
-def lo_entry(text: str) -> list[dict[str, Any]]:
+def lo_entry(text: str) -> str:
     """What `ip -j addr show dev lo` prints, from an `ip -j addr show` of every interface."""
-    return [d for d in json.loads(text) if d.get("ifname") == "lo"]
+    return json.dumps([d for d in json.loads(text) if d.get("ifname") == "lo"])
 
 
 @pytest.mark.parametrize("name", ["sample-ipaddrshow-json", "sample-ipaddrshow-json-down"])
 def test_cloud_init_samples(name: str) -> None:
     text = (CLOUD_INIT / name).read_text()
-    lo = lo_entry(text)
-    # An `ip -j addr show` entry carries the link's keys too.
-    assert parse_lo(lo, lo).addresses == (A("127.0.0.1/8"), A("::1/128"))
-    state = parse_ip_addr(text)  # every interface: lo is picked out
-    assert state is not None and state.up and state.mtu == 65536
-    assert state.addresses == {A("127.0.0.1/8"), A("::1/128")}
+    (lo,) = read((0, lo_entry(text)))
+    assert lo.addresses == (A("127.0.0.1/8"), A("::1/128"))  # type: ignore[attr-defined]
+    assert not lo.shutdown  # type: ignore[attr-defined]
+    # The driver asks for lo alone: an answer that lists other interfaces is refused.
+    with pytest.raises(DeviceError, match="other than lo"):
+        read((0, text))
+    local = state.parse_ip_addr(text)  # local mode picks lo out of every interface
+    assert local is not None and local.up and local.mtu == 65536
+    assert local.addresses == {A("127.0.0.1/8"), A("::1/128")}
 
 
 def test_labels_and_address_flags_are_read() -> None:
     # A labelled IPv4 (lo:anycast), IPv6 with nodad, deprecated and noprefixroute.
     addr = (DATA / "linux" / "flags_addr.json").read_text()
-    link = json.loads((DATA / "linux" / "flags_link.json").read_text())
     want = {
         A("127.0.0.1/8"),
         A("198.18.201.1/32"),
@@ -49,26 +50,25 @@ def test_labels_and_address_flags_are_read() -> None:
         A("2001:db8:201::2/128"),
         A("::1/128"),
     }
-    assert set(parse_lo(json.loads(addr), link).addresses) == want
-    state = parse_ip_addr(addr)
-    assert state is not None and state.addresses == want
+    (lo,) = read((0, addr))
+    assert set(lo.addresses) == want  # type: ignore[attr-defined]
+    local = state.parse_ip_addr(addr)
+    assert local is not None and local.addresses == want
 
 
 def test_a_peer_address_is_refused() -> None:
     # `ip address add 198.18.202.1 peer 198.18.202.2/32 dev lo` is not 198.18.202.1/32.
     addr = (DATA / "linux" / "peer_addr.json").read_text()
-    link = json.loads((DATA / "linux" / "flags_link.json").read_text())
-    with pytest.raises(ValueError, match="peer"):
-        parse_lo(json.loads(addr), link)
-    with pytest.raises(ParseError, match="peer"):
-        parse_ip_addr(addr)
+    with pytest.raises(DeviceError, match="peer"):
+        read((0, addr))
+    with pytest.raises(state.ParseError, match="peer"):
+        state.parse_ip_addr(addr)
 
 
 @pytest.mark.parametrize("path", sorted(NTC.glob("*.raw")), ids=lambda p: p.name)
-def test_text_where_json_was_asked_for_is_refused(path: Any) -> None:
+def test_text_where_json_was_asked_for_is_refused(path: Path) -> None:
     # What an `ip` (or busybox) without -j prints: never read as "no addresses".
-    with pytest.raises(ParseError, match="invalid JSON"):
-        parse_ip_addr(path.read_text())
-    link = (DATA / "linux" / "up_link.json").read_text()
-    with pytest.raises(DeviceError, match="did not answer JSON"):
-        read((0, path.read_text()), (0, link))
+    with pytest.raises(state.ParseError, match="invalid JSON"):
+        state.parse_ip_addr(path.read_text())
+    with pytest.raises(DeviceError, match="invalid JSON"):
+        read((0, path.read_text()))

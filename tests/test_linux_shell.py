@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from loopbackctl.driver import ConnectOptions
 from loopbackctl.errors import ConnectionLostError, DeviceError
 from loopbackctl.transport.credentials import Credentials
+from loopbackctl.transport.options import ConnectOptions
 from loopbackctl.transport.shell import ShellSession
 
 SECRET = "s3cret-Sudo!"

@@ -25,7 +25,7 @@ SETPRIV = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"
 _DROP_THEN_MAIN = """
 import os, sys
 from loopbackctl.cli import main
-from loopbackctl.local import cli, engine, output, probe, roundtrip, system, target
+from loopbackctl.local import engine, output, probe, roundtrip, system, target
 import loopbackctl.report
 os.setgroups([])
 os.setresgid({id}, {id}, {id})

@@ -42,13 +42,13 @@ def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def test_golden_per_host_and_artifact(host: str) -> None:
     h = INV.hosts[host]
     arts = render.render_host(render.environment(), h)
-    assert list(arts) == [a for a, _ in render.RULES[h.platform].templates]
+    assert list(arts) == [a for a, _ in render.platforms.PLATFORMS[h.platform].templates]
     for artifact, text in arts.items():
         golden(GOLDEN / h.platform / f"{host}.{artifact}", text)
 
 
 def test_both_platforms_are_covered() -> None:
-    assert {h.platform for h in INV.hosts.values()} == set(render.RULES)
+    assert {h.platform for h in INV.hosts.values()} == set(render.platforms.PLATFORMS)
 
 
 def test_golden_whole_command_text_and_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -280,7 +280,7 @@ def test_fence_message_names_file_line_and_host() -> None:
     host = ios(loopbacks=(Loopback("Loopback0", description="ok\nno router ospf 1"),))
     with pytest.raises(TemplateError) as info:
         render.render_host(render.environment(), host)
-    shipped = render.shipped_templates() / "cisco_ios" / "loopbacks.j2"
+    shipped = render.shipped_templates()["cisco_ios"] / "loopbacks.j2"
     assert str(info.value).startswith(f"{shipped}:7: refusing to render 'ok\\nno router ospf 1'")
     assert str(info.value).endswith("(host r1)")
 

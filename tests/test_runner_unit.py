@@ -4,7 +4,6 @@ host-key policies, and that validate/--version never import netmiko or paramiko.
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import os
 import subprocess
@@ -17,17 +16,16 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from loopbackctl import fleet
-from loopbackctl.driver import ConnectOptions, SavedFile, Session
-from loopbackctl.drivers import get_driver
+from loopbackctl import fleet, platforms
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError, UsageError
 from loopbackctl.model import Host, Loopback
-from loopbackctl.plan import Change, Policy
+from loopbackctl.plan import Change
+from loopbackctl.platforms.base import Observed, SavedFile, Session
 from loopbackctl.runner import Job, run_fleet, run_host
 from loopbackctl.transport import credentials, hostkeys
+from loopbackctl.transport.options import ConnectOptions
 
 A = ipaddress.ip_interface
-POLICY = Policy(False, False, frozenset({A("127.0.0.1/8"), A("::1/128")}))
 SECRET = "hunter2-Secret!"
 
 
@@ -89,8 +87,6 @@ class FakeSession:
 
 
 class FakeDriver:
-    policy = POLICY
-
     def __init__(self, devices: Mapping[str, Device]) -> None:
         self.devices = devices
 
@@ -105,7 +101,7 @@ class FakeDriver:
             raise DeviceError(f"{host.name}: authentication failed with {host.password}")
         return FakeSession(dev)
 
-    def read(self, session: Session, host: Host) -> tuple[Loopback, ...]:
+    def read(self, session: Session, host: Host) -> Observed:
         dev = self.devices[host.name]
         if isinstance(session, FakeSession) and not session.open:
             raise ConnectionLostError("fake: the session is closed")
@@ -113,9 +109,14 @@ class FakeDriver:
             raise DeviceError(f"{host.name}: could not parse lo's state")
         if dev.addrs == {"bug"}:
             raise RuntimeError("a bug")
-        return (Loopback("lo", tuple(A(a) for a in sorted(dev.addrs)), shutdown=not dev.up),)
+        return Observed(
+            (Loopback("lo", tuple(A(a) for a in sorted(dev.addrs)), shutdown=not dev.up),)
+        )
 
-    def commands(self, host: Host, changes: Sequence[Change]) -> list[str]:
+    def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
+        return host.loopbacks
+
+    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
         words = {"add_address": "add", "remove_address": "del", "enable": "up", "disable": "down"}
         return [f"{words[c.kind]} {c.address or ''}".strip() for c in changes]
 
@@ -148,7 +149,7 @@ def host(name: str = "h1", *addrs: str, password: str | None = SECRET, **kw: obj
     want = addrs or ("198.18.1.1/32", "2001:db8:1::1/128")
     return Host(
         name=name,
-        platform="fake",
+        platform="linux",
         hostname="198.18.0.1",
         password=password,
         loopbacks=(Loopback("lo", tuple(A(a) for a in want)),),
@@ -262,7 +263,7 @@ def test_interrupt_before_a_host_starts_and_before_its_push() -> None:
     assert r.status == "failed" and "not contacted" in (r.error or "")
 
     class CancelOnRead(FakeDriver):
-        def read(self, session: Session, host: Host) -> tuple[Loopback, ...]:
+        def read(self, session: Session, host: Host) -> Observed:
             cancel.set()
             return super().read(session, host)
 
@@ -298,24 +299,22 @@ def test_pool_contains_bugs_keeps_order_and_reports_each_host(
 
 def test_connect_options_precedence() -> None:
     h = Host("h", "linux", data={"connect_timeout": 3, "command_timeout": 7.5})
-    ns = argparse.Namespace(
-        host_keys="strict", known_hosts=None, connect_timeout=None, command_timeout=None
-    )
-    o = fleet.connect_options(ns, h)
+    opts = fleet.FleetOptions("verify", host_keys="strict")
+    o = fleet.connect_options(opts, h)
     assert (o.host_keys, o.connect_timeout, o.command_timeout) == ("strict", 3.0, 7.5)
     assert o.known_hosts == "~/.ssh/known_hosts"
-    ns.connect_timeout, ns.known_hosts = 1.5, "/x"
-    o = fleet.connect_options(ns, h)
+    opts = fleet.FleetOptions("verify", connect_timeout=1.5, known_hosts="/x")
+    o = fleet.connect_options(opts, h)
     assert (o.connect_timeout, o.known_hosts) == (1.5, "/x")
-    o = fleet.connect_options(argparse.Namespace(), Host("h", "linux"))
+    o = fleet.connect_options(fleet.FleetOptions("verify"), Host("h", "linux"))
     assert (o.connect_timeout, o.command_timeout, o.host_keys) == (10.0, 30.0, "accept-new")
 
 
 def test_driver_registry() -> None:
-    assert type(get_driver("linux")).__name__ == "LinuxDriver"
-    assert get_driver("linux") is get_driver("linux")
+    assert type(platforms.driver("linux")).__name__ == "LinuxDriver"
+    assert platforms.driver("linux") is platforms.driver("linux")
     with pytest.raises(UsageError, match="no runtime for platform 'junos'"):
-        get_driver("junos")
+        platforms.driver("junos")
 
 
 def test_credentials_inventory_first_then_environment() -> None:

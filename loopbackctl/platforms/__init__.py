@@ -1,34 +1,66 @@
-"""Platforms by netmiko device_type name. Each module keeps its device's rules as data.
+"""The platform registry: each platform is a package here that exports `PLATFORM`.
 
-Only the rules are imported here; what a platform needs at runtime (commands, parsers)
-lives in the platform module and is imported by the runner on the paths that need it.
+Adding a platform is one package and one line in `_PACKAGES`. Only the `Platform` data is
+imported here; a platform's driver (netmiko, parsers) is imported by `driver()` when a
+device of that platform is contacted, so `validate` and `render` stay light.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import importlib
+import threading
+from typing import cast
+
+from loopbackctl.errors import UsageError
+from loopbackctl.platforms.base import Driver, Platform
+
+_PACKAGES = ("linux", "cisco_ios")
 
 
-@dataclass(frozen=True)
-class Rules:
-    """What a platform's devices accept on a loopback, checked before anything is sent."""
-
-    name: str
-    interface_pattern: re.Pattern[str]
-    interface_hint: str
-    router: bool
-    max_description: int | None
-    forbidden_description_chars: str = ""
-    max_interface_number: int | None = None
-    # What `render` shows: artifact name → template path under the templates directory.
-    templates: tuple[tuple[str, str], ...] = ()
+def _load() -> dict[str, Platform]:
+    found: dict[str, Platform] = {}
+    for package in _PACKAGES:
+        platform = importlib.import_module(f"{__name__}.{package}").PLATFORM
+        found[platform.name] = platform
+    return found
 
 
-def _rules() -> dict[str, Rules]:
-    from loopbackctl.platforms import cisco_ios, linux
+PLATFORMS: dict[str, Platform] = _load()
+_drivers: dict[str, Driver] = {}
+_lock = threading.Lock()
 
-    return {r.name: r for r in (cisco_ios.RULES, linux.RULES)}
+
+def lookup(name: str) -> Platform | None:
+    """The platform registered as `name` or with `name` among its aliases."""
+    found = PLATFORMS.get(name)
+    if found is not None:
+        return found
+    return next((p for p in PLATFORMS.values() if name in p.aliases), None)
 
 
-RULES: dict[str, Rules] = _rules()
+def names() -> list[str]:
+    """Every name a platform may be written as, sorted."""
+    return sorted({n for p in PLATFORMS.values() for n in (p.name, *p.aliases)})
+
+
+def driver(name: str) -> Driver:
+    """The shared, stateless Driver of platform `name`; UsageError if there is none."""
+    platform = lookup(name)
+    if platform is None:
+        raise UsageError(f"no runtime for platform {name!r}; known: {', '.join(names())}")
+    with _lock:
+        found = _drivers.get(platform.name)
+        if found is not None:
+            return found
+        module_name, _, class_name = platform.driver.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and not exc.name.startswith("loopbackctl"):
+                raise UsageError(
+                    f"the {platform.name} runtime needs {exc.name}, which is not installed"
+                ) from None
+            raise
+        found = cast(Driver, getattr(module, class_name)())
+        _drivers[platform.name] = found
+        return found

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import paramiko
 
-from loopbackctl.driver import HostKeyMode
+from loopbackctl.transport.options import HostKeyMode
 
 Entry = tuple[str, str]  # (key type, base64 key)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import shutil
+import socket
 import subprocess
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -28,6 +29,19 @@ def refuse_unless_allowed(ip: IPAddress) -> None:
         raise ValueError(
             f"refusing to ping {ip}: only {', '.join(map(str, ALLOWED))} may be pinged"
         )
+
+
+def addresses_of(hostname: str) -> set[str]:
+    """The addresses `hostname` is (itself if it is one; a DNS lookup otherwise; empty
+    when it does not resolve)."""
+    try:
+        return {str(ipaddress.ip_address(hostname))}
+    except ValueError:
+        pass
+    try:
+        return {str(info[4][0]) for info in socket.getaddrinfo(hostname, None)}
+    except OSError:
+        return set()
 
 
 def route_gateway(ip: IPAddress) -> str | None:

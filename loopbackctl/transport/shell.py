@@ -24,18 +24,18 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import paramiko
 from netmiko.channel import SSHChannel
 from netmiko.linux.linux_ssh import LinuxSSH
 
-from loopbackctl.driver import ConnectOptions
 from loopbackctl.errors import ConnectionLostError, DeviceError
 from loopbackctl.model import Host
 from loopbackctl.transport import ssh
 from loopbackctl.transport.credentials import Credentials, redact
+from loopbackctl.transport.framing import Result
+from loopbackctl.transport.options import ConnectOptions
 
 # CSI and OSC sequences, should a login script print colours or titles anyway.
 _ANSI = re.compile(
@@ -88,19 +88,6 @@ class Channel(Protocol):
     def settimeout(self, timeout: float | None) -> None: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Result:
-    """One framed command's exit status and output (stdout and stderr, merged)."""
-
-    command: str
-    status: int
-    output: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 0
 
 
 def _clean(text: str) -> str:

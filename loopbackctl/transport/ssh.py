@@ -19,11 +19,11 @@ from netmiko import BaseConnection
 from netmiko.exceptions import ReadException, ReadTimeout
 from netmiko.ssh_dispatcher import CLASS_MAPPER
 
-from loopbackctl.driver import ConnectOptions
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.model import Host
 from loopbackctl.transport import credentials, hostkeys
 from loopbackctl.transport.credentials import Credentials
+from loopbackctl.transport.options import ConnectOptions
 
 # Without a handler, Python's last-resort handler would print paramiko's and netmiko's
 # own error records to stderr; our errors say it once, per host, in the report.

@@ -37,7 +37,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from loopbackctl.errors import DeviceError
+from loopbackctl.errors import ParseError
 from loopbackctl.model import IPInterface, Loopback
 
 SHOW_IP_INTERFACE = "show ip interface"
@@ -127,10 +127,6 @@ Interface
   ^\s*$$
   ^. -> Error
 """
-
-
-class ParseError(DeviceError):
-    """An IOS answer could not be read into the model."""
 
 
 @dataclass(frozen=True)

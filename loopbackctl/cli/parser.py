@@ -1,23 +1,13 @@
-"""Command line: the only place that parses argv, prints and exits.
-
-`main(argv) -> int` is what tests call; exit codes are DESIGN.md's: 0 as intended,
-1 a device failed or drifted, 2 usage/inventory/template error (nothing contacted),
-130 interrupted.
-"""
+"""The command line's grammar: argparse only, no side effects."""
 
 from __future__ import annotations
 
 import argparse
-import gc
-import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 from loopbackctl import __version__
-from loopbackctl.errors import InventoryError, LoopbackctlError, UsageError
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from loopbackctl.errors import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -128,107 +118,3 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--netns", help="run inside this network namespace")
     probe.add_argument("--timeout", type=_positive_float, default=1.0)
     return parser
-
-
-def _inventory_path(args: argparse.Namespace) -> str:
-    from loopbackctl.inventory import default_path
-
-    return getattr(args, "inventory", None) or default_path()
-
-
-def load_inventory(args: argparse.Namespace) -> Any:
-    """Load and validate; warnings go to stderr, errors raise InventoryError."""
-    from loopbackctl import inventory
-
-    inv, warnings = inventory.load(_inventory_path(args))
-    gc.freeze()  # the inventory lives until exit: the cyclic GC need not rescan it (10k hosts)
-    for w in warnings:
-        print(w, file=sys.stderr)
-    return inv
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    inv = load_inventory(args)
-    groups = len(inv.group_members)
-    print(f"{_inventory_path(args)}: {len(inv.hosts)} host(s), {groups} group(s): no errors")
-    return EXIT_OK
-
-
-def cmd_render(args: argparse.Namespace) -> int:
-    from loopbackctl import render
-    from loopbackctl.select import select
-
-    inv = load_inventory(args)
-    names = select(inv, args.limit)
-    env = render.environment(getattr(args, "templates", None))
-    rendered = render.render_all(env, [inv.hosts[n] for n in names])
-    if args.format == "json":
-        doc = {
-            "hosts": [
-                {"name": h.name, "platform": h.platform, "artifacts": arts} for h, arts in rendered
-            ]
-        }
-        print(json.dumps(doc, indent=2))
-        return EXIT_OK
-    for host, arts in rendered:
-        for artifact, text in arts.items():
-            print(f"### {host.name} ({host.platform}) {artifact}")
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    return EXIT_OK
-
-
-def cmd_fleet(args: argparse.Namespace) -> int:
-    if args.local:
-        from loopbackctl.local import cli as local_cli
-
-        return local_cli.run(args)
-    if args.netns:
-        raise UsageError("--netns goes with --local; a fleet run reaches hosts over SSH")
-    from loopbackctl import fleet
-
-    return fleet.run(args, load_inventory(args))
-
-
-def cmd_probe(args: argparse.Namespace) -> int:
-    from loopbackctl.local import cli as local_cli
-
-    return local_cli.probe(args)
-
-
-COMMANDS = {
-    "validate": cmd_validate,
-    "render": cmd_render,
-    "apply": cmd_fleet,
-    "verify": cmd_fleet,
-    "probe": cmd_probe,
-}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit code. Never raises for a user error."""
-    try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
-    except InventoryError as exc:
-        for d in exc.diagnostics:
-            print(d, file=sys.stderr)
-        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        print(f"{errors} error(s); nothing was contacted", file=sys.stderr)
-        return EXIT_USAGE
-    except UsageError as exc:
-        print(f"loopbackctl: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except LoopbackctlError as exc:
-        print(f"loopbackctl: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("loopbackctl: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except SystemExit as exc:  # argparse --help / --version
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
-    except BrokenPipeError:
-        return EXIT_OK
-
-
-def main_entry() -> None:
-    sys.exit(main())

@@ -1,0 +1,112 @@
+"""`apply` and `verify` over SSH: options from argv, progress on a terminal, the report.
+
+Ctrl-C (or SIGTERM) stops new hosts from starting, lets hosts in flight finish or roll
+back, prints the report and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+from loopbackctl import fleet, report
+from loopbackctl.cli.exits import EXIT_INTERRUPTED
+from loopbackctl.model import Inventory
+from loopbackctl.result import HostResult, exit_code
+from loopbackctl.runner import Job
+
+
+def options(args: argparse.Namespace) -> fleet.FleetOptions:
+    """The typed options of an `apply` or `verify` command line."""
+    applying = args.command == "apply"
+    return fleet.FleetOptions(
+        mode="apply" if applying else "verify",
+        limit=args.limit,
+        templates=getattr(args, "templates", None),
+        workers=args.workers,
+        check=applying and args.check,
+        purge=applying and args.purge,
+        save=not (applying and args.no_save),
+        reachability=not applying and args.reachability,
+        host_keys=args.host_keys,
+        known_hosts=args.known_hosts,
+        connect_timeout=args.connect_timeout,
+        command_timeout=args.command_timeout,
+    )
+
+
+@contextlib.contextmanager
+def _interruptible(cancel: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set `cancel` instead of raising, while the pool runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not cancel.is_set():
+            print(
+                "\nloopbackctl: interrupted; hosts in flight finish or roll back, no new"
+                " host starts",
+                file=sys.stderr,
+                flush=True,
+            )
+        cancel.set()
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _run(todo: list[Job], opts: fleet.FleetOptions, cancel: threading.Event) -> list[HostResult]:
+    if not (sys.stderr.isatty() and todo):
+        return fleet.run(todo, opts, cancel)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    verb = "applying" if opts.mode == "apply" else "verifying"
+    with Progress(
+        TextColumn(f"{verb} {{task.description}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=len(todo))
+
+        def done(r: HostResult) -> None:
+            progress.update(task, advance=1, description=r.name)
+
+        return fleet.run(todo, opts, cancel, done)
+
+
+def run(args: argparse.Namespace, inv: Inventory) -> int:
+    opts = options(args)
+    todo = fleet.jobs(opts, inv)
+    cancel = threading.Event()
+    with _interruptible(cancel):
+        results = _run(todo, opts, cancel)
+    fmt = args.format or "table"
+    out = sys.stdout
+    if args.command == "apply" and args.diff and fmt == "table":
+        for r in results:
+            if r.diff:
+                out.write(r.diff + "\n")
+            if r.diff and r.commands:
+                verb = "would send" if opts.check else "sent"
+                out.write(f"# {r.name}: {verb}\n" + "".join(f"{c}\n" for c in r.commands))
+        if any(r.diff for r in results):
+            out.write("\n")
+    out.write(report.render(results, fmt, out, getattr(args, "verbose", 0)))
+    out.flush()
+    if cancel.is_set():
+        return EXIT_INTERRUPTED
+    return exit_code(results)

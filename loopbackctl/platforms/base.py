@@ -1,0 +1,183 @@
+"""What a platform is: its validation capabilities as data, and its driver contract.
+
+A platform package (`platforms/<name>/`) exports one `PLATFORM = Platform(...)` built
+from data only (importing it must stay cheap: `validate` reads every platform), and names
+its runtime Driver as "module:Class", imported only when a device is contacted.
+
+The runner owns the order: connect → read → plan → commands → push → read → compare →
+(restore) → save. A Driver is stateless: `read` returns everything it observed
+(`Observed`), and every later call receives what it needs as arguments. Every method
+raises `DeviceError` (or `UnreachableError`, `ConnectionLostError`) with a sentence a
+person can act on; never a third-party exception, never a secret.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from loopbackctl.model import Host, IPInterface, Loopback
+from loopbackctl.plan import Change, Policy
+from loopbackctl.transport.options import ConnectOptions
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One platform's rules, checked before anything is sent, and where its code lives.
+
+    Capabilities (each a flag the inventory checks read; no code outside `platforms/`
+    tests a platform's name):
+    - `interface_pattern` / `interface_hint` / `interface_example`: valid loopback names
+      (`interface_example` is what a near miss like `lo0` or `loopback 1` is told to
+      write; `{n}` stands for the number the user wrote);
+    - `max_interface_number`: the highest loopback number the device accepts;
+    - `descriptions`, `max_description`, `description_forbidden`, `description_ascii`;
+    - `shutdown`: a loopback may be `shutdown: true`;
+    - `deletable`: loopbacks are created and removed (`state: absent`); otherwise the one
+      loopback always exists and only its addresses change;
+    - `host_prefixes`: loopback addresses are /32 and /128 unless the host sets
+      `allow_subnet_loopbacks`;
+    - `reserved_addresses`: 127/8, ::1 and link-local are refused on a loopback;
+    - `router`: the device has a router-id that must be unique across the fleet.
+    `policy` says how much of a named loopback loopbackctl owns (see plan.Policy).
+    """
+
+    name: str
+    title: str
+    interface_pattern: re.Pattern[str]
+    interface_hint: str
+    interface_example: str
+    policy: Policy
+    driver: str
+    templates: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[str, ...] = ()
+    max_interface_number: int | None = None
+    descriptions: bool = False
+    max_description: int | None = None
+    description_forbidden: str = ""
+    description_ascii: bool = False
+    shutdown: bool = False
+    deletable: bool = False
+    host_prefixes: bool = False
+    reserved_addresses: bool = False
+    router: bool = False
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything one read of a device found: its loopbacks (every loopback on the
+    device, not only the named ones) and, for routers, the router-id routing protocols
+    would pick from that state when none is configured."""
+
+    loopbacks: tuple[Loopback, ...]
+    router_id: ipaddress.IPv4Address | None = None
+
+    def get(self, name: str) -> Loopback | None:
+        return next((lb for lb in self.loopbacks if lb.name == name), None)
+
+
+class Session(Protocol):
+    """An open connection to one device. Methods raise DeviceError on failure.
+
+    `sent` lists, in order, every command that may have changed the device (for the
+    report, and so a refusal before anything went out needs no rollback)."""
+
+    sent: list[str]
+
+    def run(self, command: str) -> str:
+        """Run one read-only command; return its output."""
+        ...
+
+    def configure(self, commands: Sequence[str]) -> str:
+        """Send configuration commands; raise DeviceError naming the first refused one."""
+        ...
+
+    def close(self) -> None:
+        """Close; never raises (a dead connection is already closed)."""
+        ...
+
+
+class Driver(Protocol):
+    """A platform's runtime: stateless, one shared instance serves a whole fleet."""
+
+    def connect(self, host: Host, options: ConnectOptions) -> Session:
+        """Open an authenticated session, ready for `read` and `push`.
+
+        Raises UnreachableError when the device cannot be reached, DeviceError when it
+        refuses (authentication, host key)."""
+        ...
+
+    def read(self, session: Session, host: Host) -> Observed:
+        """Everything observed on the device. Raises DeviceError (a ParseError) when an
+        answer cannot be read: never guess "ok"."""
+        ...
+
+    def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
+        """The loopbacks to plan and check: the inventory's, plus (under purge, on
+        platforms with deletable loopbacks) `absent` for every other loopback found."""
+        ...
+
+    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
+        """The device commands that carry out `changes` on the state `observed`, in order."""
+        ...
+
+    def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
+        """Send `commands`; raise DeviceError naming the first one the device refused."""
+        ...
+
+    def save(self, session: Session, host: Host) -> None:
+        """Make the verified running state persistent (IOS write memory). Called by the
+        runner only after a verified change, and not under --no-save."""
+        ...
+
+
+@dataclass(frozen=True)
+class SavedFile:
+    """A persistent configuration file on a device; `content` None means it is absent."""
+
+    path: str
+    content: str | None
+
+
+@runtime_checkable
+class Persisting(Protocol):
+    """Optional for a Driver whose persistent configuration is a file compared and written
+    as part of apply (Linux netplan), so that it is idempotent and rolled back with the
+    runtime change. `artifacts` are the host's rendered templates (render.render_host)."""
+
+    def read_saved(
+        self, session: Session, host: Host, artifacts: Mapping[str, str]
+    ) -> tuple[SavedFile, SavedFile] | None:
+        """(as on the device now, as intended), or None when the host does not persist."""
+        ...
+
+    def write_saved(self, session: Session, host: Host, want: SavedFile) -> list[str]:
+        """Write `want` atomically, keeping the previous file as a backup; return the
+        commands sent. Raises DeviceError and leaves the previous file in place."""
+        ...
+
+    def restore_saved(self, session: Session, host: Host, old: SavedFile) -> list[str]:
+        """Put back `old` (from the backup; remove the file if `old` is absent)."""
+        ...
+
+
+@runtime_checkable
+class Pinging(Protocol):
+    """Optional: the device pings its own loopback addresses (verify --reachability).
+
+    `interface_addresses` lists every address configured on the device (all interfaces),
+    so the runner pings an address from this machine only when the kernel routes it via
+    one of them."""
+
+    def interface_addresses(self, session: Session, host: Host) -> set[str]:
+        """Every address on every interface of the device, without prefix length."""
+        ...
+
+    def ping_own(
+        self, session: Session, host: Host, addresses: Sequence[IPInterface]
+    ) -> list[str | None]:
+        """Per address: None when it answered, else why not."""
+        ...

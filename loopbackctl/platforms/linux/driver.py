@@ -1,0 +1,160 @@
+"""Linux at runtime: `lo` read with `ip -j`, changed with `ip`, persisted with netplan.
+
+Quirks (iproute2, kernel 6.x):
+- Taking lo down deletes its global IPv6 addresses, so `up` is always sent first.
+- `ip address add` of an existing address fails ("Address already assigned" on new
+  kernels, "File exists" on old ones): `ip address replace` makes a re-push harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, cast
+
+from loopbackctl.errors import DeviceError, ParseError
+from loopbackctl.model import Host, IPInterface, Loopback
+from loopbackctl.plan import Change
+from loopbackctl.platforms.base import Observed, SavedFile, Session
+from loopbackctl.platforms.linux import parse
+from loopbackctl.platforms.linux.parse import LO
+from loopbackctl.transport import ping as pinger
+from loopbackctl.transport.framing import Shell
+from loopbackctl.transport.options import ConnectOptions
+
+if TYPE_CHECKING:
+    from loopbackctl.platforms.base import Driver, Persisting, Pinging
+
+READ_LO = "ip -j addr show dev lo"
+READ_ALL = "ip -j addr show"
+NETPLAN_DIR = "/etc/netplan"
+NETPLAN_FILE = "60-loopbackctl-lo.yaml"
+
+
+def _shell(session: Session) -> Shell:
+    return cast(Shell, session)
+
+
+class LinuxDriver:
+    """Driver (and Persisting, Pinging) for platform `linux` over transport.shell."""
+
+    def connect(self, host: Host, options: ConnectOptions) -> Session:
+        from loopbackctl.transport.shell import open_shell
+
+        return open_shell(host, options)
+
+    def read(self, session: Session, host: Host) -> Observed:
+        sh = _shell(session)
+        res = sh.exec(READ_LO)
+        if not res.ok:
+            raise DeviceError(sh.refusal(res))
+        try:
+            state = parse.parse_ip_addr(res.output)
+        except ParseError as exc:
+            raise ParseError(f"{sh.creds.where}: could not read lo: {exc}") from None
+        if state is None:
+            raise ParseError(f"{sh.creds.where}: `{READ_LO}` answered no interface")
+        if state.link_type != "loopback":
+            raise ParseError(f"{sh.creds.where}: lo is a {state.link_type} link, not a loopback")
+        return Observed((state.loopback(),))
+
+    def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
+        return host.loopbacks
+
+    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
+        first: list[str] = []
+        rest: list[str] = []
+        last: list[str] = []
+        for c in changes:
+            if c.interface != LO or c.kind in ("create", "delete", "set_primary"):
+                raise DeviceError(f"{host.name}: Linux cannot {c} (only lo's addresses and state)")
+            if c.kind == "enable":
+                first.append("ip link set dev lo up")
+            elif c.kind == "disable":
+                last.append("ip link set dev lo down")
+            elif c.kind == "add_address":
+                rest.append(f"ip address replace {c.address} dev lo")
+            elif c.kind == "remove_address":
+                rest.append(f"ip address del {c.address} dev lo")
+            # descriptions do not exist on Linux lo (refused by validation)
+        return first + rest + last
+
+    def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
+        if commands:
+            _shell(session).configure_as_root(commands)
+
+    def save(self, session: Session, host: Host) -> None:
+        return None  # runtime state is saved by netplan (Persisting), when asked for
+
+    # -- Persisting: netplan ------------------------------------------------------------
+
+    @staticmethod
+    def netplan_path(host: Host) -> str:
+        directory = str(host.data.get("netplan_dir") or NETPLAN_DIR).rstrip("/") or "/"
+        return f"{directory}/{NETPLAN_FILE}"
+
+    def read_saved(
+        self, session: Session, host: Host, artifacts: Mapping[str, str]
+    ) -> tuple[SavedFile, SavedFile] | None:
+        if host.data.get("persist") != "netplan":
+            return None
+        sh = _shell(session)
+        sh.become_root()  # netplan files are root-only (mode 600)
+        path = self.netplan_path(host)
+        raw = sh.read_file(path)
+        have = None if raw is None else raw.decode("utf-8", "replace")
+        return SavedFile(path, have), SavedFile(path, artifacts["netplan"])
+
+    def write_saved(self, session: Session, host: Host, want: SavedFile) -> list[str]:
+        sh = _shell(session)
+        sh.become_root()
+        if want.content is None:
+            return self._remove(sh, want.path)
+        return sh.write_file(want.path, want.content.encode())
+
+    def restore_saved(self, session: Session, host: Host, old: SavedFile) -> list[str]:
+        sh = _shell(session)
+        sh.become_root()
+        if old.content is None:
+            return self._remove(sh, old.path)
+        return sh.write_file(old.path, old.content.encode())
+
+    @staticmethod
+    def _remove(sh: Shell, path: str) -> list[str]:
+        cmd = f"rm -f '{path}'"
+        sh.configure([cmd])
+        return [cmd]
+
+    # -- Pinging ------------------------------------------------------------------------
+
+    def interface_addresses(self, session: Session, host: Host) -> set[str]:
+        sh = _shell(session)
+        res = sh.exec(READ_ALL)
+        if not res.ok:
+            raise DeviceError(sh.refusal(res))
+        try:
+            return parse.all_addresses(res.output)
+        except ParseError as exc:
+            raise ParseError(f"{sh.creds.where}: {exc}") from None
+
+    def ping_own(
+        self, session: Session, host: Host, addresses: Sequence[IPInterface]
+    ) -> list[str | None]:
+        out: list[str | None] = [None] * len(addresses)
+        todo: list[tuple[int, str]] = []
+        for i, a in enumerate(addresses):
+            if not pinger.allowed(a.ip):
+                out[i] = "not pinged: outside the ping allow-list"
+            else:
+                todo.append((i, f"ping -n -q -c 1 -W 1 {a.ip}"))
+        results = _shell(session).exec_many([cmd for _, cmd in todo]) if todo else []
+        for (i, _), res in zip(todo, results, strict=True):
+            if not res.ok:
+                said = " ".join(res.output.split())[-120:]
+                out[i] = f"no answer (exit {res.status}): {said}"
+        return out
+
+
+if TYPE_CHECKING:  # mypy checks that LinuxDriver keeps the runner's contract
+    _driver: Driver = LinuxDriver()
+    _persisting: Persisting = LinuxDriver()
+    _pinging: Pinging = LinuxDriver()

@@ -1,0 +1,28 @@
+"""How to reach a device: options every transport reads. Imports nothing of loopbackctl."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+HostKeyMode = Literal["strict", "accept-new", "off"]
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_COMMAND_TIMEOUT = 30.0
+DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How to reach one device, resolved by the caller (command line > host data > default).
+
+    host_keys has OpenSSH's StrictHostKeyChecking meaning (strict = yes, accept-new,
+    off = no checking); a changed key fails the host in strict and accept-new.
+    connect_timeout bounds TCP connect, SSH banner and authentication each;
+    command_timeout bounds each command's answer.
+    """
+
+    host_keys: HostKeyMode = "accept-new"
+    known_hosts: str = DEFAULT_KNOWN_HOSTS
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT
