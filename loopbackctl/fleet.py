@@ -23,6 +23,7 @@ from loopbackctl.transport.options import (
     ConnectOptions,
     HostKeyMode,
 )
+from loopbackctl.values import number
 
 # Measured with bench/bench_linux_fleet.py --sweep (100 namespace hosts, 2 cores; verify,
 # median s): 5 workers 2.97, 10 2.01, 16 1.74, 20 1.68, 30 1.78, 50 1.70. The curve is flat
@@ -51,8 +52,8 @@ class FleetOptions:
 
 
 def _seconds(value: Any) -> float | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-    return float(value) if ok else None
+    seconds = number(value)
+    return float(seconds) if seconds is not None and seconds > 0 else None
 
 
 def connect_options(opts: FleetOptions, host: Host) -> ConnectOptions:

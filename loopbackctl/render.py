@@ -19,9 +19,8 @@ import jinja2
 
 from loopbackctl import platforms
 from loopbackctl.errors import TemplateError
-from loopbackctl.inventory import CONTROL
 from loopbackctl.model import Host, IPInterface, Loopback
-from loopbackctl.yamlsrc import oneline
+from loopbackctl.values import CONTROL, oneline
 
 
 def shipped_templates() -> dict[str, Path]:
@@ -33,7 +32,8 @@ def shipped_templates() -> dict[str, Path]:
 
 def _fence(value: Any) -> Any:
     """Jinja's finalize: every `{{ ... }}` output passes here; one with a line break or
-    control character (inventory.CONTROL) is refused instead of printed."""
+    control character (values.CONTROL, the set the inventory refuses) is refused instead
+    of printed."""
     text = value if isinstance(value, str) else str(value)
     m = CONTROL.search(text)
     if m:

@@ -16,6 +16,7 @@ import pytest
 from loopbackctl import inventory, render
 from loopbackctl.errors import InventoryError, TemplateError
 from loopbackctl.model import Host, Loopback
+from loopbackctl.values import CONTROL, oneline
 
 # YAML double-quoted escapes for: LF, CR, NUL, ESC, TAB, DEL, NEL (C1), U+2028, CSI (C1).
 BAD = {
@@ -152,7 +153,7 @@ def test_validation_rejects_control_characters_in_every_field(
     d = fence[0]
     assert (Path(d.mark.file).name, d.mark.line) == (file, line)
     assert d.host == host
-    expected_key = key.replace("{v}", inventory.yamlsrc.oneline(_decoded(char)))
+    expected_key = key.replace("{v}", oneline(_decoded(char)))
     assert d.key == expected_key
     assert "\n" not in str(d) and "\x1b" not in str(d) and "\u2028" not in str(d)
     # No other error at the same place: the one message says what to do.
@@ -287,6 +288,6 @@ def test_fence_message_names_file_line_and_host() -> None:
 
 def test_fence_and_validation_use_the_same_characters() -> None:
     for c in BAD_CHARS:
-        assert inventory.CONTROL.search(c)
+        assert CONTROL.search(c)
     for c in " -_./:!?#\"'`$;|&<>(){}[]~éüß":
-        assert not inventory.CONTROL.search(c)
+        assert not CONTROL.search(c)

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from loopbackctl import inventory, yamlsrc
+from loopbackctl import inventory
 from loopbackctl.cli import main
 from loopbackctl.errors import Diagnostic, InventoryError
+from loopbackctl.inventory import yamlsrc
 
 ROOT = Path(__file__).resolve().parent.parent
 

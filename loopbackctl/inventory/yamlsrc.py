@@ -12,12 +12,17 @@ Contract of `load`:
 
 Events come from libyaml when PyYAML has it (yaml.CSafeLoader's parser, no recursion in
 our own composition), else from PyYAML's pure-Python parser; both give the same result.
+
+Two passes: a file is read first without marks (the fast pass: most files are clean, and
+marks cost time and memory); a clean file's marks are read by a second, marked pass only
+when a diagnostic asks for one (`Document.mark`). A file the fast pass gives up on is read
+by the marked pass at once, which reports its problems. Both passes give the same data
+(tests/test_inventory_yaml_passes.py).
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +41,7 @@ from yaml.events import (
 from yaml.resolver import Resolver
 
 from loopbackctl.errors import Diagnostic, Mark
+from loopbackctl.values import CONTROL, oneline
 
 Path = tuple[str | int, ...]
 # Maps a path inside a document to the (host, key) a diagnostic there should name.
@@ -58,14 +64,6 @@ _RESOLVING = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
 _WILDCARD = None in Resolver.yaml_implicit_resolvers
 # Keys whose values are secrets: no message ever quotes them.
 SECRET_KEYS = frozenset({"password", "secret", "passphrase", "key_passphrase"})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def oneline(text: str) -> str:
-    """`text` with control characters and line breaks escaped, safe to print on one line."""
-    if not _CONTROL.search(text):
-        return text
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def short_tag(tag: str) -> str:
@@ -84,7 +82,7 @@ class Document:
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
     empty: bool = False
-    # Some key or string value holds a control character or line break (see _CONTROL).
+    # Some key or string value holds a control character or line break (values.CONTROL).
     has_control: bool = False
     # Set while marks are still to be read: a clean file is parsed once without them, and
     # again with them only if a diagnostic needs one.
@@ -112,18 +110,23 @@ class _NeedMarks(Exception):
     """The quick pass met a problem: read the file again, keeping marks, to report it."""
 
 
-class _Dup:
+class _Dropped:
     """A path element under a duplicate or invalid key: its marks are kept apart."""
 
     def __repr__(self) -> str:
         return "<dropped>"
 
 
-_OPEN = object()
+# The value of an anchor whose collection is still being read (an alias to it recurses).
+_ANCHOR_IN_PROGRESS = object()
+# The pending key of a mapping when it is YAML's merge key (<<).
 _MERGE_KEY = object()
 
 
-class _Frame:
+class _OpenCollection:
+    """A list or mapping being read: its value so far, its place, and the size and depth
+    its aliases expand to (checked against MAX_NODES and MAX_DEPTH)."""
+
     __slots__ = (
         "anchor",
         "bad",
@@ -164,7 +167,7 @@ class _Composer:
         self.resolver = Resolver()
         self.constructor = SafeConstructor()
         self.anchors: dict[str, Any] = {}
-        self.stack: list[_Frame] = []
+        self.stack: list[_OpenCollection] = []
         self.root: Any = None
         self.empty = True
         self.documents = 0
@@ -230,7 +233,7 @@ class _Composer:
             if f.key is None:
                 return None  # a key, not a value
             if f.key is _MERGE_KEY:
-                return (*f.path, _Dup())  # type: ignore[arg-type]
+                return (*f.path, _Dropped())  # type: ignore[arg-type]
             return (*f.path, f.key)
         return (*f.path, len(f.value))
 
@@ -260,17 +263,17 @@ class _Composer:
         key, f.key = f.key, None
         if key is _MERGE_KEY:
             f.merges.append((value, at))
-        elif not isinstance(key, _Dup):
+        elif not isinstance(key, _Dropped):
             f.value[key] = value
 
-    def take_key(self, f: _Frame, key: Any, at: tuple[int, int], scalar: bool) -> None:
+    def take_key(self, f: _OpenCollection, key: Any, at: tuple[int, int], scalar: bool) -> None:
         f.key_mark = at
         if key is _MERGE_KEY:
             f.key = key
             return
         if not scalar:
             self.error(at, "a mapping key must be a plain scalar, not a list or mapping", f.path)
-            f.key = _Dup()
+            f.key = _Dropped()
             return
         if isinstance(key, bool) or not isinstance(key, str | int):
             key = self.raw_key
@@ -284,7 +287,7 @@ class _Composer:
                 " remove or rename one of them",
                 path,
             )
-            f.key = _Dup()
+            f.key = _Dropped()
             return
         f.key = key
         self.doc.keys[path] = at
@@ -293,7 +296,7 @@ class _Composer:
         path = self.child_path()
         at = (ev.start_mark.line + 1, ev.start_mark.column + 1)
         if path is None:  # a collection used as a key
-            path = (*self.stack[-1].path, _Dup())  # type: ignore[arg-type]
+            path = (*self.stack[-1].path, _Dropped())  # type: ignore[arg-type]
         else:
             self.doc.values[path] = at
         tag = ev.tag
@@ -308,8 +311,8 @@ class _Composer:
         if len(self.stack) >= MAX_DEPTH:
             raise _Refused(f"values nest deeper than {MAX_DEPTH} levels; flatten the data")
         if ev.anchor is not None:
-            self.anchors[ev.anchor] = _OPEN
-        frame = _Frame(is_map, path, ev.anchor, bad)
+            self.anchors[ev.anchor] = _ANCHOR_IN_PROGRESS
+        frame = _OpenCollection(is_map, path, ev.anchor, bad)
         frame.key_mark = at
         self.stack.append(frame)
 
@@ -323,7 +326,7 @@ class _Composer:
         at = self.doc.values.get(f.path, f.key_mark)
         self.add(value, f.size, f.depth, at, scalar=False)
 
-    def merge(self, f: _Frame) -> None:
+    def merge(self, f: _OpenCollection) -> None:
         """YAML merge keys (<<): keys written in the mapping win, then sources in order."""
         for source, at in f.merges:
             sources = source if isinstance(source, list) else [source]
@@ -344,7 +347,7 @@ class _Composer:
             self.error(at, f"alias *{ev.anchor} has no anchor &{ev.anchor} before it", path)
             self.add(None, 1, 1, at, scalar=True)
             return
-        if found is _OPEN:
+        if found is _ANCHOR_IN_PROGRESS:
             raise _Refused(
                 f"alias *{ev.anchor} refers to a value that contains it (a recursive alias);"
                 " write the value out"
@@ -356,10 +359,14 @@ class _Composer:
         self.add(value, size, depth, at, scalar=not isinstance(value, dict | list))
 
     def feed(self, events: Any) -> None:
+        """Compose `events`. The fast path inlines what most files hold (untagged,
+        unanchored plain strings and collections), without a method call per event: it
+        serves the 10,000-host target. Every other event goes to the general methods
+        above, which give the same result for what the fast path takes."""
         stack = self.stack
         values = self.doc.values
         keys = self.doc.keys
-        control = _CONTROL.search
+        control = CONTROL.search
         resolving = _RESOLVING
         marks = self.marks
         n = self.events
@@ -412,7 +419,7 @@ class _Composer:
                             f.size += 1
                             f.depth = f.depth if f.depth > 1 else 2
                             continue
-                    elif key is not _MERGE_KEY and key.__class__ is not _Dup:
+                    elif key is not _MERGE_KEY and key.__class__ is not _Dropped:
                         if marks:
                             values[(*f.path, key)] = at
                         f.value[key] = value
@@ -430,14 +437,16 @@ class _Composer:
                     key = g.key
                     if not g.is_map:
                         path = (*g.path, len(g.value))
-                    elif key is not None and key is not _MERGE_KEY and key.__class__ is not _Dup:
+                    elif (
+                        key is not None and key is not _MERGE_KEY and key.__class__ is not _Dropped
+                    ):
                         path = (*g.path, key)
                     else:
                         path = None
                     if path is not None:
                         if marks:
                             values[path] = at
-                        f = _Frame(cls is MappingStartEvent, path, None, False)
+                        f = _OpenCollection(cls is MappingStartEvent, path, None, False)
                         f.key_mark = at
                         stack.append(f)
                         continue
@@ -452,7 +461,7 @@ class _Composer:
                     g = stack[-2]
                     key = g.key
                     if not g.is_map or (
-                        key is not None and key is not _MERGE_KEY and key.__class__ is not _Dup
+                        key is not None and key is not _MERGE_KEY and key.__class__ is not _Dropped
                     ):
                         stack.pop()
                         g.size += f.size
@@ -483,6 +492,13 @@ class _Composer:
                     )
         self.events = n
 
+    def document(self) -> Document:
+        """The Document read: data, emptiness and (in the marked pass) marks."""
+        doc = self.doc
+        doc.data = self.root
+        doc.empty = self.empty
+        return doc
+
     def slow_scalar(self, ev: ScalarEvent, at: tuple[int, int]) -> None:
         path = self.child_path()
         if path is None:  # a key
@@ -507,6 +523,9 @@ def _position(text: str, offset: int, in_bytes: bool) -> tuple[int, int]:
     return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
+Fail = Callable[[int, int, str], None]
+
+
 def load(
     file: str,
     raw: bytes,
@@ -520,11 +539,36 @@ def load(
     An empty file (nothing but comments) is an error unless `allow_empty`, when it is a
     Document whose `data` is None. `locate` names the host and key of a path, for
     diagnostics about values inside the document.
+
+    A file is read first without marks (the fast pass); its marks are read by a second,
+    marked pass only when something asks for one. A file the fast pass cannot take is
+    read at once by the marked pass, which reports every problem.
     """
 
     def fail(line: int, col: int, message: str) -> None:
         diags.append(Diagnostic(Mark(file, line, col), oneline(message)))
 
+    text = _decode(raw, fail)
+    if text is None:
+        return None
+    quick = compose(file, text, [], locate, marks=False)
+    if quick is not None:
+        doc = quick.document()
+        # A partial, not a closure over doc: no reference cycle to wait for the collector.
+        doc.remark = functools.partial(_remark, text=text, locate=locate)
+    else:
+        marked = _read_marked(file, text, diags, locate, fail)
+        if marked is None:
+            return None
+        doc = marked
+    if doc.empty and not allow_empty:
+        fail(1, 1, "file is empty; it must hold a mapping")
+        return None
+    return doc
+
+
+def _decode(raw: bytes, fail: Fail) -> str | None:
+    """The file's text (UTF-8, without a byte order mark); None, reported, if it has none."""
     if len(raw) > MAX_BYTES:
         fail(1, 1, f"file is larger than {MAX_BYTES // 2**20} MiB; split it")
         return None
@@ -536,24 +580,16 @@ def load(
         col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "ignore")) + 1
         fail(line, col, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8")
         return None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    quick = _compose(file, text, [], locate, marks=False)
-    if quick is not None:
-        doc = quick.doc
-        doc.data = quick.root
-        doc.empty = quick.empty
-        # A partial, not a closure over doc: no reference cycle to wait for the collector.
-        doc.remark = functools.partial(_remark, text=text, locate=locate)
-        if doc.empty and not allow_empty:
-            fail(1, 1, "file is empty; it must hold a mapping")
-            return None
-        return doc
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _read_marked(
+    file: str, text: str, diags: list[Diagnostic], locate: Locator | None, fail: Fail
+) -> Document | None:
+    """The marked pass over a file the fast pass gave up on: every problem reported."""
     composer = _Composer(file, diags, locate)
-    loader = _LOADER(text)
     try:
-        # get_event() returns None after the stream's end: iter() stops there, in C.
-        composer.feed(iter(loader.get_event, None))
+        _feed(composer, text)
     except _Refused as exc:
         fail(composer.at[0], composer.at[1], str(exc))
         return None
@@ -576,36 +612,36 @@ def load(
     except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
         fail(1, 1, f"YAML error: {exc}; fix the file")
         return None
-    finally:
-        loader.dispose()
-    doc = composer.doc
-    doc.data = composer.root
-    doc.empty = composer.empty
-    if doc.empty and not allow_empty:
-        fail(1, 1, "file is empty; it must hold a mapping")
-        return None
-    return doc
+    return composer.document()
 
 
-def _compose(
-    file: str, text: str, diags: list[Diagnostic], locate: Locator | None, *, marks: bool
-) -> _Composer | None:
-    """One pass over `text`; without `marks`, None at the first problem of any kind."""
-    composer = _Composer(file, diags, locate, marks=marks)
+def _feed(composer: _Composer, text: str) -> None:
     loader = _LOADER(text)
     try:
+        # get_event() returns None after the stream's end: iter() stops there, in C.
         composer.feed(iter(loader.get_event, None))
+    finally:
+        loader.dispose()
+
+
+def compose(
+    file: str, text: str, diags: list[Diagnostic], locate: Locator | None, *, marks: bool
+) -> _Composer | None:
+    """One pass over `text`, problems to `diags`. Without `marks` (the fast pass): None at
+    the first problem of any kind, and no marks kept; with `marks` (the marked pass): a
+    document that cannot be held raises (_Refused, yaml.YAMLError)."""
+    composer = _Composer(file, diags, locate, marks=marks)
+    try:
+        _feed(composer, text)
     except Exception:
         if marks:
             raise
         return None
-    finally:
-        loader.dispose()
     return composer
 
 
 def _remark(doc: Document, *, text: str, locate: Locator | None) -> None:
     """Fill in `doc`'s marks by reading `text` again (it parsed cleanly the first time)."""
-    again = _compose(doc.file, text, [], locate, marks=True)
+    again = compose(doc.file, text, [], locate, marks=True)
     if again is not None:
         doc.values, doc.keys = again.doc.values, again.doc.keys
