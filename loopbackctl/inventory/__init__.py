@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from loopbackctl.errors import Diagnostic, InventoryError, Mark
 from loopbackctl.inventory import clashes, groups, schema, sources
 from loopbackctl.inventory.diagnostics import Diagnostics
-from loopbackctl.inventory.hosts import Fleet, build_hosts
+from loopbackctl.inventory.hosts import BuiltHosts, build_hosts
 from loopbackctl.inventory.loopbacks import PlacedAddress
 from loopbackctl.inventory.resolve import connection_parameters
 from loopbackctl.inventory.sources import ENV_INVENTORY, Sources, default_path
@@ -63,14 +63,14 @@ def _load(location: str) -> tuple[Inventory, list[Diagnostic]]:
     diags = Diagnostics()
     src = sources.read(location, diags)
     _check_entities(src, diags)
-    fleet = build_hosts(src, diags)
-    _check_fleet(fleet, diags)
+    built = build_hosts(src, diags)
+    _check_fleet(built, diags)
     found = diags.finish()
     if any(d.severity == "error" for d in found):
         raise InventoryError(found)
     inv = Inventory(
-        hosts=fleet.hosts,
-        group_members={g: frozenset(m) for g, m in fleet.members.items()},
+        hosts=built.hosts,
+        group_members={g: frozenset(m) for g, m in built.members.items()},
         sources=src.files,
     )
     return inv, found
@@ -87,16 +87,16 @@ def _check_entities(src: Sources, diags: Diagnostics) -> None:
     groups.check_cycles(src.groups, diags)
 
 
-def _check_fleet(fleet: Fleet, diags: Diagnostics) -> None:
+def _check_fleet(built: BuiltHosts, diags: Diagnostics) -> None:
     """The rules over every host at once."""
-    reported = clashes.check_same_address(fleet.placed, diags)
+    reported = clashes.check_same_address(built.placed, diags)
     by_host: dict[str, list[PlacedAddress]] = {}
-    for p in fleet.placed:
+    for p in built.placed:
         by_host.setdefault(p.host, []).append(p)
     for name, ps in by_host.items():
         if len(ps) > 1:
             clashes.check_overlaps(name, ps, diags)
-    clashes.check_router_ids(fleet.hosts, fleet.router_id_marks, reported, diags)
+    clashes.check_router_ids(built.hosts, built.router_id_marks, reported, diags)
 
 
 def iter_errors(diags: list[Diagnostic]) -> Iterator[Diagnostic]:

@@ -18,7 +18,7 @@ from loopbackctl.platforms.base import Platform
 
 
 @dataclass
-class Fleet:
+class BuiltHosts:
     """The hosts built, and what the fleet-wide rules need to know about them."""
 
     hosts: dict[str, Host] = field(default_factory=dict)
@@ -29,21 +29,21 @@ class Fleet:
     router_id_marks: dict[str, LazyMark] = field(default_factory=dict)
 
 
-def build_hosts(src: Sources, diags: Diagnostics) -> Fleet:
+def build_hosts(src: Sources, diags: Diagnostics) -> BuiltHosts:
     """Every host that has a known platform, resolved; the others are reported (or were
     already, where their platform is written) and left out."""
-    fleet = Fleet(members={g: set() for g in src.groups})
+    built = BuiltHosts(members={g: set() for g in src.groups})
     resolver = Resolver(src.groups, src.defaults)
     incomplete = bool(src.broken & {"groups", "defaults"})
     for name, ent in src.hosts.items():
         above = resolver.groups_above(ent)
         for g in above:
-            fleet.members[g.name].add(name)
+            built.members[g.name].add(name)
         unresolved = incomplete or lists_unknown_group(ent, src.groups)
-        host = _build_host(ent, resolver, resolver.inherited(above), unresolved, diags, fleet)
+        host = _build_host(ent, resolver, resolver.inherited(above), unresolved, diags, built)
         if host is not None:
-            fleet.hosts[name] = host
-    return fleet
+            built.hosts[name] = host
+    return built
 
 
 def _build_host(
@@ -52,23 +52,24 @@ def _build_host(
     inherited: Inherited,
     unresolved: bool,
     diags: Diagnostics,
-    fleet: Fleet,
+    built: BuiltHosts,
 ) -> Host | None:
-    """`ent` as a Host; None when it has no known platform. `unresolved`: some group or
-    the defaults could not be read, so a missing platform may be written there."""
+    """`ent` as a Host; None when it has no known platform. `unresolved`: a group it lists
+    is unknown, or groups or defaults could not be read, so its platform may be written
+    where it cannot be seen (a missing platform is then not reported)."""
     platform = inherited.field(ent, "platform")
     rules = _platform(ent, platform, unresolved, diags)
     if rules is None:
         return None
     data = inherited.data_of(ent)
     loopbacks, mine = _loopbacks(ent.name, rules, data, diags)
-    fleet.placed.extend(mine)
+    built.placed.extend(mine)
     rid_found = data.get("router_id")
     router_id = _router_id(rid_found)
     if rid_found is not None and router_id is not None:
-        fleet.router_id_marks[ent.name] = rid_found.lazy_mark()
+        built.router_id_marks[ent.name] = rid_found.lazy_mark()
     else:
-        fleet.router_id_marks[ent.name] = _highest_ipv4_mark(ent, mine)
+        built.router_id_marks[ent.name] = _highest_ipv4_mark(ent, mine)
     port = inherited.field(ent, "port")
     purge = data.get("purge")
     return Host(
