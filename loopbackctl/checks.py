@@ -40,6 +40,8 @@ def _loopback_checks(
     if lb.description is not None:
         ok = h.description == lb.description
         checks.append(Check(f"{n} description", ok, f"description {h.description!r}"))
+    if lb.vrf != h.vrf:
+        checks.append(Check(f"{n} vrf", False, f"in {_table(h.vrf)}, not {_table(lb.vrf)}"))
     if policy.primary and lb.ipv4:
         ok = bool(h.ipv4) and h.ipv4[0] == lb.ipv4[0]
         now = h.ipv4[0] if h.ipv4 else "none"
@@ -61,3 +63,7 @@ def _loopback_checks(
         else:
             checks.append(Check(f"{n} {a}", False, f"{a} unexpected: not in the inventory (purge)"))
     return checks
+
+
+def _table(vrf: str | None) -> str:
+    return f"VRF {vrf}" if vrf else "the global table"

@@ -20,7 +20,8 @@ class Loopback:
     """A loopback interface as intended (from the inventory) or as observed on a device.
 
     `addresses` keeps the inventory's order: on IOS the first IPv4 address is the primary.
-    `absent_addresses` are addresses loopbackctl must remove if present.
+    `absent_addresses` are addresses loopbackctl must remove if present. `vrf` names the
+    VRF the loopback forwards in (None: the global table; always None on Linux).
     """
 
     name: str
@@ -30,6 +31,7 @@ class Loopback:
     state: Literal["present", "absent"] = "present"
     absent_addresses: tuple[IPInterface, ...] = ()
     anycast: bool = False
+    vrf: str | None = None
 
     @property
     def ipv4(self) -> tuple[ipaddress.IPv4Interface, ...]:

@@ -20,6 +20,7 @@ ChangeKind = Literal[
     "no_description",
     "enable",
     "disable",
+    "vrf",
     "set_primary",
     "add_address",
     "remove_address",
@@ -43,6 +44,7 @@ class Change:
             "no_description": "remove description",
             "enable": "bring up",
             "disable": "shut down",
+            "vrf": f"forward in VRF {self.text}" if self.text else "forward in the global table",
             "set_primary": f"set primary address {self.address}",
             "add_address": f"add {self.address}",
             "remove_address": f"remove {self.address}",
@@ -67,8 +69,12 @@ class Policy:
 
 @dataclass(frozen=True)
 class Plan:
+    """Changes in order, addresses left alone, and `scope`: every interface planned (the
+    ones a driver may touch to carry the plan out; no other)."""
+
     changes: tuple[Change, ...]
     unmanaged: tuple[IPInterface, ...]
+    scope: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -98,6 +104,8 @@ def plan_loopback(
         changes.append(Change("create", name))
         have = Loopback(name=name)
     changes += _description_changes(want, have, exact)
+    if want.vrf != have.vrf:
+        changes.append(Change("vrf", name, text=want.vrf))
     removes, adds, unmanaged = _address_changes(want, have, policy, purge or exact)
     changes += [Change("remove_address", name, address=a) for a in removes]
     changes += adds
@@ -174,7 +182,7 @@ def plan_host(
         p = plan_loopback(lb, observed.get(lb.name), policy, purge=purge)
         changes += p.changes
         unmanaged += p.unmanaged
-    return Plan(tuple(changes), tuple(unmanaged))
+    return Plan(tuple(changes), tuple(unmanaged), tuple(lb.name for lb in want))
 
 
 def plan_restore(
@@ -187,10 +195,11 @@ def plan_restore(
     old = {lb.name: lb for lb in before}
     new = {lb.name: lb for lb in after}
     changes: list[Change] = []
-    for name in dict.fromkeys(touched):
+    scope = tuple(dict.fromkeys(touched))
+    for name in scope:
         target = old.get(name, Loopback(name=name, state="absent"))
         changes += plan_loopback(target, new.get(name), policy, exact=True).changes
-    return Plan(tuple(changes), ())
+    return Plan(tuple(changes), (), scope)
 
 
 def diff_lines(have: Loopback | None, want_name: str, plan: Plan) -> list[str]:
@@ -207,6 +216,7 @@ def diff_lines(have: Loopback | None, want_name: str, plan: Plan) -> list[str]:
         lines.append(f"- interface {want_name}")
     lines += _state_diff(have, kinds)
     lines += _description_diff(have, changes)
+    lines += _vrf_diff(have, changes)
     return lines + _address_diff(have, changes, set(plan.unmanaged))
 
 
@@ -230,6 +240,15 @@ def _description_diff(have: Loopback | None, changes: Sequence[Change]) -> list[
             lines.append(f"+ description {c.text}")
         elif c.kind == "no_description" and have is not None:
             lines.append(f"- description {old}")
+    return lines
+
+
+def _vrf_diff(have: Loopback | None, changes: Sequence[Change]) -> list[str]:
+    lines: list[str] = []
+    for c in changes:
+        if c.kind == "vrf":
+            lines += [f"- vrf {have.vrf}"] if have is not None and have.vrf else []
+            lines += [f"+ vrf {c.text}"] if c.text else []
     return lines
 
 

@@ -83,6 +83,7 @@ def _loopback_context(lb: Loopback, text: dict[IPInterface, str]) -> dict[str, A
         "absent": lb.state == "absent",
         "description": lb.description,
         "shutdown": lb.shutdown,
+        "vrf": lb.vrf,
         "primary": v4[0] if v4 else None,
         "secondaries": v4[1:],
         "ipv6": [text[a] for a in lb.ipv6],

@@ -1,11 +1,12 @@
 """The per-host pipeline and the fleet's thread pool.
 
-apply:  connect → read → plan → (nothing to do: ok) → push → write saved file → read →
-        re-plan must be empty and the saved file must read back → save → changed.
-        Any failure after the first command restores the state read before the change
-        (plan.plan_restore, over a new connection if the old one was lost) and reports
-        both the failure and whether the restore succeeded.
-verify: connect → read → per-address checks (+ saved file, + reachability) → ok | drift.
+apply:  connect → read → plan + commands → (both empty: ok) → push → write saved file →
+        read → re-plan and re-computed commands must both be empty and the saved file
+        must read back → save → changed. Any failure after the first command restores
+        the state read before the change (Driver.restore, over a new connection if the
+        old one was lost) and reports both the failure and whether the restore succeeded.
+verify: connect → read → per-address checks (+ the lines a config-driven platform would
+        send, + saved file, + reachability) → ok | drift.
 
 Per-device outcomes are HostResults; nothing raised by a device escapes `run_host`, and
 every string in a result is scrubbed of the host's secrets.
@@ -26,7 +27,15 @@ from loopbackctl.checks import state_checks
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
-from loopbackctl.platforms.base import Driver, Observed, Persisting, Pinging, SavedFile, Session
+from loopbackctl.platforms.base import (
+    Driver,
+    Observed,
+    Persisting,
+    Pinging,
+    SavedFile,
+    Session,
+    ShowsBlocks,
+)
 from loopbackctl.result import Check, HostResult
 from loopbackctl.transport import credentials
 from loopbackctl.transport import ping as pinger
@@ -59,6 +68,7 @@ class _Intent:
 
     before: Observed
     plan: Plan
+    commands: list[str]
     saved: tuple[SavedFile, SavedFile] | None
 
     @property
@@ -66,8 +76,8 @@ class _Intent:
         return self.saved is not None and self.saved[0].content != self.saved[1].content
 
     @property
-    def touched(self) -> list[str]:
-        return list(dict.fromkeys(c.interface for c in self.plan.changes))
+    def converged(self) -> bool:
+        return self.plan.empty and not self.commands and not self.write
 
 
 class _Pipeline:
@@ -81,6 +91,7 @@ class _Pipeline:
         platform = platforms.lookup(job.host.platform)
         assert platform is not None, job.host.platform  # validated with the inventory
         self.policy: Policy = platform.policy
+        self.configured = platform.config is not None
         self.persist = driver if isinstance(driver, Persisting) else None
         self.session: Session | None = None
         self.sent: list[str] = []
@@ -106,8 +117,16 @@ class _Pipeline:
     def _plan(self, have: Observed) -> Plan:
         return plan_host(self._want(have), have.loopbacks, self.policy, purge=self.purge)
 
-    def _checks(self, have: Observed, plan: Plan) -> list[Check]:
-        return state_checks(self._want(have), have.loopbacks, plan, self.policy)
+    def _checks(self, have: Observed, plan: Plan, commands: Sequence[str] = ()) -> list[Check]:
+        checks = state_checks(self._want(have), have.loopbacks, plan, self.policy)
+        if self.configured:
+            sends = "; ".join(c.strip() for c in commands)
+            detail = f"differs: would send {sends}" if commands else "as the templates render it"
+            checks.append(Check("configuration", not commands, detail))
+        return checks
+
+    def _commands(self, have: Observed, plan: Plan) -> list[str]:
+        return self.driver.commands(self.host, have, plan, self.job.artifacts)
 
     def _read(self, s: Session) -> Observed:
         have = self.driver.read(s, self.host)
@@ -149,7 +168,7 @@ class _Pipeline:
         plan = self._plan(have)
         self.res.unmanaged = [str(a) for a in plan.unmanaged]
         self.res.changes = [str(c) for c in plan.changes]
-        checks = self._checks(have, plan)
+        checks = self._checks(have, plan, self._commands(have, plan))
         try:
             saved = self._read_saved(s)
         except ConnectionLostError:
@@ -197,7 +216,8 @@ class _Pipeline:
 
     def _intent(self, s: Session) -> _Intent:
         before = self._read(s)
-        intent = _Intent(before, self._plan(before), self._read_saved(s))
+        plan = self._plan(before)
+        intent = _Intent(before, plan, self._commands(before, plan), self._read_saved(s))
         self.res.unmanaged = [str(a) for a in intent.plan.unmanaged]
         self.res.changes = [str(c) for c in intent.plan.changes]
         if intent.saved is not None and intent.write:
@@ -207,13 +227,24 @@ class _Pipeline:
 
     def _apply(self, s: Session) -> None:
         intent = self._intent(s)
-        if (intent.plan.empty and not intent.write) or self.job.check:
+        if intent.converged or self.job.check:
             if self.job.check:
-                self.res.commands = self._commands(intent.before, intent.plan)
-            self.res.checks = self._checks(intent.before, intent.plan)
+                self.res.commands = list(intent.commands)
+            self.res.checks = self._checks(intent.before, intent.plan, intent.commands)
             if intent.saved is not None:
                 self.res.checks.append(_saved_check(*intent.saved))
-            self.res.status = "ok" if intent.plan.empty and not intent.write else "drift"
+            self.res.status = "ok" if intent.converged else "drift"
+            return
+        if not intent.plan.empty and not intent.commands and self.configured:
+            # The template lays out nothing that would make the change: pushing nothing
+            # would "succeed" and leave the device as it is.
+            self.res.status = "failed"
+            self.res.checks = self._checks(intent.before, intent.plan, intent.commands)
+            pending = "; ".join(str(c) for c in intent.plan.changes)
+            self.res.error = (
+                f"the rendered configuration does not carry out: {pending}; check the "
+                "template (--templates) lays out what the inventory says"
+            )
             return
         if self.cancel.is_set():
             self.res.error = "interrupted before any change; nothing was changed"
@@ -226,29 +257,30 @@ class _Pipeline:
             self.res.checks = [c for c in self.res.checks if c.name != "plan"]
             self._rollback(exc, intent)
 
-    def _commands(self, have: Observed, plan: Plan) -> list[str]:
-        return self.driver.commands(self.host, have, plan.changes)
-
     def _push_and_prove(self, s: Session, intent: _Intent) -> None:
         """Push, write the saved file, read back: the re-plan must be empty and the file
         must read back as written; then save. DeviceError at the first failure."""
-        commands = self._commands(intent.before, intent.plan)
+        commands = intent.commands
         self.res.commands = list(commands)
         self.driver.push(s, self.host, commands)
         if self.persist is not None and intent.saved is not None and intent.write:
             self.persist.write_saved(s, self.host, intent.saved[1])
         after = self._read(s)
         replan = self._plan(after)
-        self.res.checks = self._checks(after, replan)
+        again = self._commands(after, replan)
+        self.res.checks = self._checks(after, replan, again)
         if not replan.empty:
             pending = "; ".join(str(c) for c in replan.changes)
             raise VerifyFailed(f"after the change the host still differs: {pending}")
+        if again:
+            pending = "; ".join(c.strip() for c in again)
+            raise VerifyFailed(f"after the change the configuration still differs: {pending}")
         if intent.saved is not None and intent.write:
             now = self._read_saved(s)
             if now is None or now[0].content != intent.saved[1].content:
                 raise VerifyFailed(f"{intent.saved[1].path} does not read back as written")
             self.res.checks.append(_saved_check(*now))
-        if self.job.save and not intent.plan.empty:
+        if self.job.save and commands:
             self.driver.save(s, self.host)
 
     def _rollback(self, exc: DeviceError, intent: _Intent) -> None:
@@ -279,11 +311,11 @@ class _Pipeline:
             self._close()
             s = self._connect()
         undone = False
-        before = intent.before.loopbacks
+        scope = intent.plan.scope
         now = self._read(s)
-        restore = plan_restore(before, now.loopbacks, intent.touched, self.policy)
-        if not restore.empty:
-            self.driver.push(s, self.host, self._commands(now, restore))
+        restore = self.driver.restore(self.host, intent.before, now, scope)
+        if restore:
+            self.driver.push(s, self.host, restore)
             undone = True
         old_file = intent.saved[0] if intent.saved is not None and intent.write else None
         if old_file is not None and self.persist is not None:
@@ -294,13 +326,19 @@ class _Pipeline:
                 cur = self._read_saved(s)
                 if cur is None or cur[0].content != old_file.content:
                     raise DeviceError(f"{old_file.path} does not read back as before")
-        left = plan_restore(before, self._read(s).loopbacks, intent.touched, self.policy)
+        now = self._read(s)
+        left = plan_restore(intent.before.loopbacks, now.loopbacks, scope, self.policy)
         if not left.empty:
             raise DeviceError("still differs: " + "; ".join(str(c) for c in left.changes))
+        lines = self.driver.restore(self.host, intent.before, now, scope)
+        if lines:
+            raise DeviceError("still differs: would send " + "; ".join(c.strip() for c in lines))
         return undone
 
     def _diff(self, intent: _Intent) -> str:
         out: list[str] = []
+        if isinstance(self.driver, ShowsBlocks):
+            out += self.driver.block_diff(self.host, intent.before, intent.plan, self.job.artifacts)
         for lb in self._want(intent.before):
             lines = diff_lines(intent.before.get(lb.name), lb.name, intent.plan)
             if lines:

@@ -1,5 +1,6 @@
-"""IOS lines from Changes, refusal detection in recorded CLI output, and the planner's
-IOS-specific orderings. No device."""
+"""IOS lines: the remediation of recorded running blocks against the rendered template
+(IOS's orderings, normalisations, VRF changes, template extras, rollback), refusal
+detection in recorded CLI output. No device."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from loopbackctl.errors import DeviceError
+from loopbackctl import render
+from loopbackctl.errors import DeviceError, TemplateError
 from loopbackctl.model import Host, Loopback
-from loopbackctl.plan import plan_host, plan_restore
+from loopbackctl.plan import plan_host
 from loopbackctl.platforms.base import Observed
 from loopbackctl.platforms.cisco_ios import PLATFORM
 from loopbackctl.platforms.cisco_ios import driver as rt
+from loopbackctl.platforms.cisco_ios.running import SHOW_RUNNING_LOOPBACKS
 
 DATA = Path(__file__).resolve().parent / "data" / "ios"
 
@@ -51,9 +54,7 @@ def router1_session() -> FakeSession:
             "show ip interface": (d / "show_ip_interface.raw").read_text(),
             "show interfaces": (d / "show_interfaces.raw").read_text(),
             "show ipv6 interface brief": (d / "show_ipv6_interface_brief.raw").read_text(),
-            "show running-config interface Loopback0": (
-                d / "show_running-config_interface_Loopback0.raw"
-            ).read_text(),
+            SHOW_RUNNING_LOOPBACKS: (d / "show_running-config_section_Loopback.raw").read_text(),
         }
     )
 
@@ -61,12 +62,17 @@ def router1_session() -> FakeSession:
 HOST = Host("core1", "cisco_ios")
 
 
-def plan_lines(want: Sequence[Loopback], *, purge: bool = False) -> list[str]:
+def plan_lines(
+    want: Sequence[Loopback], *, purge: bool = False, templates: str | None = None
+) -> list[str]:
+    """What apply would send to router1 for `want`: the remediation of its running blocks
+    against the rendered template."""
     driver = rt.IosDriver()
     have = driver.read(router1_session(), HOST)
     host = Host("core1", "cisco_ios", loopbacks=tuple(want))
     p = plan_host(driver.wanted(host, have, purge=purge), have.loopbacks, PLATFORM.policy)
-    return driver.commands(host, have, p.changes)
+    artifacts = render.render_host(render.environment(templates), host)
+    return driver.commands(host, have, p, artifacts)
 
 
 def test_read_uses_four_show_commands_and_finds_router_id() -> None:
@@ -78,21 +84,24 @@ def test_read_uses_four_show_commands_and_finds_router_id() -> None:
         "show ip interface",
         "show interfaces",
         "show ipv6 interface brief",
-        "show running-config interface Loopback0",
+        SHOW_RUNNING_LOOPBACKS,
     ]
     assert str(found.router_id) == "198.18.255.1"
+    assert found.running["Loopback20"] == "interface Loopback20\n no ip address"
+
+
+ROUTER1_LO0 = (
+    "Loopback0",
+    "198.18.255.1/32",
+    "198.18.254.1/32",
+    "2001:db8:ff::1/128",
+    "2001:db8:1:1::1/64",
+)
 
 
 def test_converged_inventory_plans_nothing() -> None:
-    want = lb(
-        "Loopback0",
-        "198.18.255.1/32",
-        "198.18.254.1/32",
-        "2001:db8:ff::1/128",
-        "2001:db8:1:1::1/64",
-        description="router-id",
-    )
-    assert plan_lines([want]) == []
+    # IOS prints the IPv6 addresses upper-case and no `no shutdown`: still converged.
+    assert plan_lines([lb(*ROUTER1_LO0, description="router-id")]) == []
 
 
 def test_create_loopback() -> None:
@@ -117,14 +126,7 @@ def test_owned_loopback_loses_unnamed_addresses_secondary_first() -> None:
 
 
 def test_remove_ipv6_and_shut() -> None:
-    want = lb(
-        "Loopback0",
-        "198.18.255.1/32",
-        "198.18.254.1/32",
-        "2001:db8:ff::1/128",
-        description="router-id",
-        shutdown=True,
-    )
+    want = lb(*ROUTER1_LO0[:4], description="router-id", shutdown=True)
     assert plan_lines([want]) == [
         "interface Loopback0",
         " no ipv6 address 2001:db8:1:1::1/64",
@@ -159,48 +161,91 @@ def test_new_primary_replaces_old_in_place() -> None:
     ]
 
 
+def test_changed_secondary_is_removed_not_replaced() -> None:
+    # hier_config's own IOS rule treats every `ip address` as one line that replaces the
+    # other: a secondary swapped for another would leave the old one behind.
+    want = lb(*ROUTER1_LO0[:2], "198.18.254.9/32", *ROUTER1_LO0[3:], description="router-id")
+    assert plan_lines([want]) == [
+        "interface Loopback0",
+        " no ip address 198.18.254.1 255.255.255.255 secondary",
+        " ip address 198.18.254.9 255.255.255.255 secondary",
+    ]
+
+
 def test_absent_loopback_is_removed_and_others_untouched() -> None:
     assert plan_lines([Loopback("Loopback10", state="absent")]) == ["no interface Loopback10"]
     assert plan_lines([Loopback("Loopback99", state="absent")]) == []
 
 
 def test_purge_removes_only_unnamed_loopbacks() -> None:
-    want = lb(
-        "Loopback0",
-        "198.18.255.1/32",
-        "198.18.254.1/32",
-        "2001:db8:ff::1/128",
-        "2001:db8:1:1::1/64",
-        description="router-id",
-    )
+    want = lb(*ROUTER1_LO0, description="router-id")
     assert plan_lines([want], purge=True) == ["no interface Loopback10", "no interface Loopback20"]
     assert plan_lines([want]) == []
 
 
-def test_restore_puts_primary_and_secondaries_back() -> None:
-    driver = rt.IosDriver()
-    before = driver.read(router1_session(), HOST).loopbacks
-    # As if a push had half-happened: primary replaced, secondary gone, IPv6 added.
-    after = (
-        lb(
-            "Loopback0",
-            "198.18.9.9/32",
-            "2001:db8:ff::1/128",
-            "2001:db8:1:1::1/64",
-            "2001:db8:9::9/128",
-            description="changed",
-        ),
-        *before[1:],
-        lb("Loopback30", "198.18.30.1/32"),
-    )
-    p = plan_restore(before, after, ["Loopback0", "Loopback30"], PLATFORM.policy)
-    assert driver.commands(HOST, Observed(after), p.changes) == [
+def test_vrf_change_re_adds_the_addresses_after_the_vrf_line() -> None:
+    want = lb(*ROUTER1_LO0, description="router-id", vrf="RED")
+    assert plan_lines([want]) == [
         "interface Loopback0",
-        " description router-id",
-        " no ipv6 address 2001:db8:9::9/128",
+        " vrf forwarding RED",
         " ip address 198.18.255.1 255.255.255.255",
         " ip address 198.18.254.1 255.255.255.255 secondary",
+        " ipv6 address 2001:db8:ff::1/128",
+        " ipv6 address 2001:db8:1:1::1/64",
+    ]
+
+
+def test_template_extras_are_sent_and_removed(tmp_path: Path) -> None:
+    (tmp_path / "cisco_ios").mkdir()
+    shipped = (Path(render.shipped_templates()["cisco_ios"]) / "loopbacks.j2").read_text()
+    extra = shipped.replace(
+        ' {{ "shutdown" if', ' ip ospf 1 area 0\n ip pim sparse-mode\n {{ "shutdown" if'
+    )
+    (tmp_path / "cisco_ios" / "loopbacks.j2").write_text(extra)
+    want = lb(*ROUTER1_LO0, description="router-id")
+    assert plan_lines([want], templates=str(tmp_path)) == [
+        "interface Loopback0",
+        " ip ospf 1 area 0",
+        " ip pim sparse-mode",
+    ]
+
+
+def test_template_outside_the_loopbacks_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "cisco_ios").mkdir()
+    (tmp_path / "cisco_ios" / "loopbacks.j2").write_text("interface GigabitEthernet0/0\n")
+    with pytest.raises(TemplateError, match="GigabitEthernet0/0"):
+        plan_lines([lb("Loopback0")], templates=str(tmp_path))
+
+
+def test_restore_puts_the_blocks_back_as_read() -> None:
+    driver = rt.IosDriver()
+    before = driver.read(router1_session(), HOST)
+    # As if a push had half-happened: primary replaced, secondary gone, IPv6 added, a new
+    # loopback created.
+    now = Observed(
+        (),
+        running={
+            "Loopback0": "\n".join(
+                [
+                    "interface Loopback0",
+                    " description changed",
+                    " ip address 198.18.9.9 255.255.255.255",
+                    " ipv6 address 2001:DB8:FF::1/128",
+                    " ipv6 address 2001:DB8:1:1::1/64",
+                    " ipv6 address 2001:DB8:9::9/128",
+                ]
+            ),
+            "Loopback10": before.running["Loopback10"],
+            "Loopback30": "interface Loopback30\n ip address 198.18.30.1 255.255.255.255",
+        },
+    )
+    assert driver.restore(HOST, before, now, ["Loopback0", "Loopback10", "Loopback30"]) == [
         "no interface Loopback30",
+        "interface Loopback0",
+        " no ipv6 address 2001:db8:9::9/128",
+        " description router-id",
+        " ip address 198.18.255.1 255.255.255.255",
+        " ip address 198.18.254.1 255.255.255.255 secondary",
     ]
 
 

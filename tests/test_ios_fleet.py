@@ -303,10 +303,11 @@ def test_check_diff_shows_ios_lines_and_changes_nothing(fleet: Fleet) -> None:
     before = bed.state("r6")
     run = fleet.run("apply", "--check", "--diff")
     assert run.rc == 1
+    # hier_config's order: negations first, then additions in the template's order.
     expected_lines = [
         "interface Loopback0",
-        " description rid",
         " no ipv6 address 2001:db8:ff::6/128",
+        " description rid",
         " ip address 10.255.6.6 255.255.255.255 secondary",
         "interface Loopback1",
         " ip address 10.255.1.6 255.255.255.255",
@@ -324,6 +325,16 @@ def test_check_diff_shows_ios_lines_and_changes_nothing(fleet: Fleet) -> None:
         "- 2001:db8:ff::6/128",
         "+ interface Loopback1",
         "+ 10.255.1.6/32",
+        # each block before and after, as IOS prints it (IPv6 in lower case)
+        "--- r6 Loopback0 (now)",
+        " interface Loopback0",
+        "- description router-id",
+        "+ description rid",
+        "- ipv6 address 2001:db8:ff::6/128",
+        "+ ip address 10.255.6.6 255.255.255.255 secondary",
+        "--- r6 Loopback1 (absent)",
+        "+interface Loopback1",
+        "+ ip address 10.255.1.6 255.255.255.255",
     ):
         assert line in out, line
     after = bed.state("r6")
@@ -556,10 +567,12 @@ def test_verify_table_json_junit_and_exit_codes(fleet: Fleet) -> None:
     junit = ET.fromstring(fleet.run("verify", "--format", "junit").out)
     suite = junit.find("testsuite")
     assert suite is not None
-    assert suite.get("failures") == "2"  # r2's status and its description check
+    # r2's status, its description check and its configuration check
+    assert suite.get("failures") == "3"
     names = {(tc.get("classname"), tc.get("name")) for tc in suite.iter("testcase")}
     assert ("loopbackctl.r1", "router-id") in names
     assert ("loopbackctl.r2", "Loopback0 description") in names
+    assert ("loopbackctl.r2", "configuration") in names
     fleet.write({"r1": [lo0(1)], "r2": [lo0(2)]})
     assert fleet.run("verify").rc == 0
 

@@ -95,8 +95,14 @@ def test_show_ip_interface_secondary_keeps_device_order() -> None:
 
 
 def test_router_id_from_real_sample_prefers_highest_up_loopback() -> None:
+    # Loopback506 (192.168.200.100) is higher but forwards in VRF SIG: the global OSPF/BGP
+    # processes pick among the global table's interfaces only.
     rows = p.parse_show_ip_interface(sample("show_ip_interface", "cisco_ios_show_ip_interface.raw"))
-    assert p.router_id(rows) == ipaddress.IPv4Address("192.168.200.100")
+    assert {r.name: r.vrf for r in rows if r.name in ("Loopback0", "Loopback506")} == {
+        "Loopback0": None,
+        "Loopback506": "SIG",
+    }
+    assert p.router_id(rows) == ipaddress.IPv4Address("88.16.255.249")
 
 
 def test_router_id_without_loopback_takes_highest_interface() -> None:

@@ -86,10 +86,10 @@ def test_ios_golden_says_what_ios_needs() -> None:
         ("r?", ["r1", "r2"]),
         ("d*", ["web2", "web3"]),  # a glob over group names
         ("~^web[12]$", ["web1", "web2"]),  # a regular expression
-        ("!core", ["web1", "web2", "web3"]),  # exclusion alone: everything else
+        ("!core", ["c1", "web1", "web2", "web3"]),  # exclusion alone: everything else
         ("web*,!web2", ["web1", "web3"]),  # exclude a host
-        ("all,!servers", ["r1", "r2", "web3"]),  # exclude a group
-        ("*,!r*,!dmz", ["web1"]),
+        ("all,!servers", ["r1", "r2", "c1", "web3"]),  # exclude a group
+        ("*,!r*,!dmz", ["c1", "web1"]),
         ("servers,&dmz", ["web2"]),  # intersection
         (" r1 , r2 ", ["r1", "r2"]),
     ],

@@ -19,7 +19,7 @@ import pytest
 from loopbackctl import fleet, platforms
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError, UsageError
 from loopbackctl.model import Host, Loopback
-from loopbackctl.plan import Change
+from loopbackctl.plan import Change, Plan, plan_restore
 from loopbackctl.platforms.base import Observed, SavedFile, Session
 from loopbackctl.runner import Job, run_fleet, run_host
 from loopbackctl.transport import credentials, hostkeys
@@ -116,7 +116,19 @@ class FakeDriver:
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
         return host.loopbacks
 
-    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
+    def commands(
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+    ) -> list[str]:
+        return self._lines(plan.changes)
+
+    def restore(
+        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+    ) -> list[str]:
+        policy = platforms.PLATFORMS["linux"].policy
+        return self._lines(plan_restore(before.loopbacks, now.loopbacks, scope, policy).changes)
+
+    @staticmethod
+    def _lines(changes: Sequence[Change]) -> list[str]:
         words = {"add_address": "add", "remove_address": "del", "enable": "up", "disable": "down"}
         return [f"{words[c.kind]} {c.address or ''}".strip() for c in changes]
 

@@ -6,7 +6,14 @@ its runtime Driver as "module:Class", imported only when a device is contacted.
 
 The runner owns the order: connect → read → plan → commands → push → read → compare →
 (restore) → save. A Driver is stateless: `read` returns everything it observed
-(`Observed`), and every later call receives what it needs as arguments. Every method
+(`Observed`), and every later call receives what it needs as arguments.
+
+Two kinds of platform keep one contract. A state-driven one (Linux lo) turns the model
+plan into commands. A config-driven one (IOS; `Platform.config` set) reads its running
+configuration blocks into `Observed.running` and sends the remediation of those blocks
+against the blocks its templates render (`artifacts`): what a user's template says is
+what the device gets. Either way, the runner calls a host converged when the model plan
+is empty and `commands` is empty, and proves both again after a push. Every method
 raises `DeviceError` (or `UnreachableError`, `ConnectionLostError`) with a sentence a
 person can act on; never a third-party exception, never a secret.
 """
@@ -16,11 +23,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from loopbackctl.model import Host, IPInterface, Loopback
-from loopbackctl.plan import Change, Policy
+from loopbackctl.plan import Plan, Policy
+from loopbackctl.remediation import ConfigSyntax
 from loopbackctl.transport.options import ConnectOptions
 
 
@@ -42,7 +50,10 @@ class Platform:
       `allow_subnet_loopbacks`;
     - `reserved_addresses`: 127/8, ::1 and link-local are refused on a loopback;
     - `router`: the device has a router-id that must be unique across the fleet.
+    - `vrfs`: a loopback may forward in a VRF (`vrf: NAME`).
     `policy` says how much of a named loopback loopbackctl owns (see plan.Policy).
+    `config`: for a config-driven platform, how its configuration text is remediated
+    (blocks, normalisations, hier_config's platform); None for a state-driven one.
     """
 
     name: str
@@ -64,16 +75,20 @@ class Platform:
     host_prefixes: bool = False
     reserved_addresses: bool = False
     router: bool = False
+    vrfs: bool = False
+    config: ConfigSyntax | None = None
 
 
 @dataclass(frozen=True)
 class Observed:
     """Everything one read of a device found: its loopbacks (every loopback on the
-    device, not only the named ones) and, for routers, the router-id routing protocols
-    would pick from that state when none is configured."""
+    device, not only the named ones), for routers the router-id routing protocols would
+    pick from that state when none is configured, and for config-driven platforms the
+    running configuration block of every loopback (interface → its text as printed)."""
 
     loopbacks: tuple[Loopback, ...]
     router_id: ipaddress.IPv4Address | None = None
+    running: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Loopback | None:
         return next((lb for lb in self.loopbacks if lb.name == name), None)
@@ -120,8 +135,21 @@ class Driver(Protocol):
         platforms with deletable loopbacks) `absent` for every other loopback found."""
         ...
 
-    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
-        """The device commands that carry out `changes` on the state `observed`, in order."""
+    def commands(
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+    ) -> list[str]:
+        """The lines that make the device as intended, in order; [] when it already is.
+
+        State-driven: `plan.changes` carried out on `observed`. Config-driven: the
+        remediation of `observed.running` against the blocks `artifacts` (the host's
+        rendered templates) lay out, for the interfaces of `plan.scope` only."""
+        ...
+
+    def restore(
+        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+    ) -> list[str]:
+        """The lines that put the `scope` interfaces back exactly as `before` read them,
+        from the state `now` (after a failed change); [] when they are."""
         ...
 
     def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
@@ -161,6 +189,18 @@ class Persisting(Protocol):
 
     def restore_saved(self, session: Session, host: Host, old: SavedFile) -> list[str]:
         """Put back `old` (from the backup; remove the file if `old` is absent)."""
+        ...
+
+
+@runtime_checkable
+class ShowsBlocks(Protocol):
+    """Optional for a config-driven Driver: `apply --diff` shows each configuration block
+    in scope before and after (unified diff lines)."""
+
+    def block_diff(
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+    ) -> list[str]:
+        """Each block of `plan.scope` that differs, as it is and as apply makes it."""
         ...
 
 

@@ -31,7 +31,9 @@ class CliQuirks:
     - `enable` / `enable_answer`: the command entering privileged mode and the regex for
       what it answers (a secret prompt, a prompt, or a refusal);
     - `prompt_end`: any prompt at the end of output; `terminal_setup`: sent at login;
-    - `base_prompt_chars`: how much of the hostname configuration prompts keep.
+    - `base_prompt_chars`: how much of the hostname configuration prompts keep;
+    - `notices`: lines that `error_prefix` would take for refusals but that only inform
+      (the platform's driver decides whether each was expected).
     """
 
     device_type: str
@@ -45,10 +47,13 @@ class CliQuirks:
     prompt_end: str
     terminal_setup: tuple[str, ...]
     base_prompt_chars: int
+    notices: tuple[re.Pattern[str], ...] = ()
 
     def refusal(self, line: str) -> bool:
         """Does this output line mean the device refused the command before it?"""
         text = line.strip()
+        if any(p.match(text) for p in self.notices):
+            return False
         return (
             text.startswith(self.failure_strings)
             or any(p.match(text) for p in self.failure_patterns)
@@ -59,10 +64,11 @@ class CliQuirks:
     def error_pattern(self) -> str:
         """The refusals as one regex for netmiko's `error_pattern`, so netmiko stops at
         the first refused line (the device itself would go on with the lines after it)."""
+        spared = "".join(f"(?!{p.pattern.lstrip('^')})" for p in self.notices)
         return "|".join(
             [f"^{re.escape(s)}.*$" for s in self.failure_strings]
             + [p.pattern + ".*$" for p in self.failure_patterns]
-            + [f"^{re.escape(self.error_prefix)}.*$"]
+            + [f"^{re.escape(self.error_prefix)}{spared}.*$"]
         )
 
     def find_refusal(self, output: str, commands: Sequence[str]) -> tuple[str | None, str] | None:
@@ -134,6 +140,31 @@ class CliSession:
         except Exception as exc:
             raise self.lost(exc, command) from None
         return str(out)
+
+    def dialogue(self, command: str, answers: Sequence[tuple[re.Pattern[str], str]]) -> str:
+        """Run an EXEC command that may ask questions: each question matching a pattern of
+        `answers` gets its answer (then Enter), until the prompt comes back. Its output."""
+        self.sent.append(command)
+        questions = "|".join(f"(?:{p.pattern})" for p, _ in answers)
+        pattern = f"{self._expect}|{questions}" if questions else self._expect
+        conn = self.conn
+        out = ""
+        try:
+            conn.write_channel(conn.normalize_cmd(command))
+            for _ in range(len(answers) + 1):
+                chunk = str(
+                    conn.read_until_pattern(
+                        pattern=pattern, read_timeout=self.options.command_timeout
+                    )
+                )
+                out += chunk
+                asked = next((a for p, a in answers if p.search(chunk)), None)
+                if asked is None:
+                    return out
+                conn.write_channel(asked + conn.RETURN)
+        except Exception as exc:
+            raise self.lost(exc, command) from None
+        raise DeviceError(f"{self.where}: {command!r} kept asking questions: {out[-200:]!r}")
 
     def configure(self, commands: Sequence[str]) -> str:
         from netmiko.exceptions import ConfigInvalidException

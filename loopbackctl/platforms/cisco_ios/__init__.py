@@ -1,4 +1,5 @@
-"""Cisco IOS: `interface LoopbackN`, read with show commands, changed in config mode."""
+"""Cisco IOS: `interface LoopbackN`, read with show commands and the running configuration,
+changed with the remediation of the rendered template."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 
 from loopbackctl.plan import Policy
 from loopbackctl.platforms.base import Platform
+from loopbackctl.platforms.cisco_ios.quirks import CONFIG_SYNTAX
 
 # IOS numbers loopbacks 0..2147483647; descriptions are cut at 240 characters, '?' is
 # taken by the CLI as a help request even inside a description, and non-ASCII text is
@@ -31,4 +33,8 @@ PLATFORM = Platform(
     host_prefixes=True,
     reserved_addresses=True,
     router=True,
+    vrfs=True,
+    # Configuration-driven: what apply sends is the remediation of the running loopback
+    # blocks against the rendered template (see quirks.CONFIG_SYNTAX).
+    config=CONFIG_SYNTAX,
 )

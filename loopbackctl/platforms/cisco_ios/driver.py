@@ -1,60 +1,115 @@
-"""Cisco IOS at runtime: read loopbacks from show commands, turn Changes into IOS lines,
-push them so that every refusal is caught, save with `write memory`.
+"""Cisco IOS and IOS-XE at runtime: read loopbacks from show commands and their running
+configuration, send the hier_config remediation of those blocks against the rendered
+template, save with `write memory`.
 
-Imported only for fleets with IOS devices; netmiko, textfsm and ntc-templates are
-imported inside the functions that need them, never at import time. IOS quirks: a
-primary address is removed without `secondary`, a secondary with it; the others (refusal
-strings, prompts, the enable dialogue) are data in `quirks`.
+Imported only for fleets with IOS devices; netmiko, textfsm, ntc-templates and hier_config
+are imported inside the functions that need them, never at import time. IOS quirks (refusal
+strings, prompts, the enable and save dialogues, how the running configuration differs
+from what a template writes) are data in `quirks`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from loopbackctl.errors import DeviceError
-from loopbackctl.model import Host, IPInterface, Loopback
-from loopbackctl.plan import Change
+from loopbackctl.errors import DeviceError, ParseError, TemplateError
+from loopbackctl.model import Host, Loopback
+from loopbackctl.plan import Plan
 from loopbackctl.platforms.base import Observed, Session
-from loopbackctl.platforms.cisco_ios import parse
+from loopbackctl.platforms.cisco_ios import parse, running
 from loopbackctl.platforms.cisco_ios.parse import (
     SHOW_INTERFACES,
     SHOW_IP_INTERFACE,
     SHOW_IPV6_BRIEF,
-    SHOW_RUNNING_INTERFACE,
+    SHOW_REFUSALS,
 )
-from loopbackctl.platforms.cisco_ios.quirks import QUIRKS, WRITE_MEMORY, WRITE_OK
+from loopbackctl.platforms.cisco_ios.quirks import (
+    CONFIG_SYNTAX,
+    NO_IPV6,
+    QUIRKS,
+    SAVE_PROMPTS,
+    VRF_NOTICE,
+    WRITE_MEMORY,
+    WRITE_OK,
+    XE_QUIRKS,
+)
+from loopbackctl.remediation import ConfigTextError, block_diff, remediation, split_blocks
 from loopbackctl.transport.options import ConnectOptions
 
 if TYPE_CHECKING:
-    from loopbackctl.platforms.base import Driver
+    from loopbackctl.platforms.base import Driver, ShowsBlocks
+    from loopbackctl.transport.cli import CliQuirks
 
-
-def _mask(addr: ipaddress.IPv4Interface) -> str:
-    return f"{addr.ip} {addr.netmask}"
+CONFIG_ARTIFACT = "config"
 
 
 class IosDriver:
-    """The Driver for netmiko's `cisco_ios`. Stateless: one instance serves a fleet."""
+    """The Driver for netmiko's `cisco_ios` (and `cisco_xe`: `quirks` says which).
+    Stateless: one instance serves a fleet."""
+
+    quirks: CliQuirks = QUIRKS
 
     def connect(self, host: Host, options: ConnectOptions) -> Session:
         from loopbackctl.transport.cli import open_cli
 
-        return open_cli(host, options, QUIRKS)
+        return open_cli(host, options, self.quirks)
 
     def read(self, session: Session, host: Host) -> Observed:
-        """Every loopback on the router, parsed from show commands (see parse)."""
+        """Every loopback on the router, from four show commands whatever their number:
+        the three structured ones (see parse) and every loopback's running block."""
         ip_rows = parse.parse_show_ip_interface(session.run(SHOW_IP_INTERFACE))
         if_rows = parse.parse_show_interfaces(session.run(SHOW_INTERFACES))
-        v6 = parse.parse_show_ipv6_brief(session.run(SHOW_IPV6_BRIEF))
-        running: dict[str, parse.RunningInterface] = {}
-        for name in parse.needs_running_config(ip_rows, v6):
-            command = SHOW_RUNNING_INTERFACE.format(name=name)
-            for block in parse.parse_running_interface(session.run(command)):
-                running[block.name] = block
-        found = parse.loopbacks(ip_rows, if_rows, v6, running)
-        return Observed(found, parse.router_id(ip_rows))
+        v6 = self._read_ipv6(session, host)
+        blocks = running.read_blocks(session.run(running.SHOW_RUNNING_LOOPBACKS))
+        if v6 is None:  # no IPv6 on this router: then none may be configured either
+            with_v6 = [n for n, b in blocks.items() if running.ipv6_of(n, b).ipv6]
+            if with_v6:
+                raise ParseError(
+                    f"{SHOW_IPV6_BRIEF!r} was refused but {', '.join(with_v6)} carry IPv6 "
+                    "addresses in the running configuration; cannot read IPv6"
+                )
+            v6 = {r.name: () for r in ip_rows}
+        names = [r.name for r in ip_rows if parse.is_loopback(r.name)]
+        running.check_complete(blocks, names)
+        configs = {n: running.ipv6_of(n, b) for n, b in blocks.items() if v6.get(n)}
+        found = parse.loopbacks(ip_rows, if_rows, v6, configs)
+        vrfs = {r.name: r.vrf for r in ip_rows}
+        out: list[Loopback] = []
+        for lb in found:
+            vrf = running.vrf_of(blocks[lb.name])
+            # `show ip interface` names the VRF only for an interface with an address.
+            if lb.ipv4 and vrfs.get(lb.name) != vrf:
+                raise ParseError(f"{lb.name}: the VRF differs between show commands; retry")
+            out.append(dataclasses.replace(lb, vrf=vrf))
+        return Observed(tuple(out), parse.router_id(ip_rows), blocks)
+
+    def _read_ipv6(
+        self, session: Session, host: Host
+    ) -> dict[str, tuple[ipaddress.IPv6Address, ...]] | None:
+        """`show ipv6 interface brief`; None on a router without IPv6 (refused, or IPv6 not
+        enabled), unless the inventory asks IPv6 of it (then one clear DeviceError)."""
+        text = session.run(SHOW_IPV6_BRIEF)
+        refused = next(
+            (
+                line.strip()
+                for line in text.splitlines()
+                if line.strip().startswith(SHOW_REFUSALS) or NO_IPV6.match(line.strip())
+            ),
+            None,
+        )
+        if refused is None:
+            return parse.parse_show_ipv6_brief(text)
+        asked = [lb.name for lb in host.loopbacks if lb.state == "present" and lb.ipv6]
+        if asked:
+            raise DeviceError(
+                f"{host.name}: the router has no IPv6 ({SHOW_IPV6_BRIEF!r} answered "
+                f"{refused!r}) but the inventory gives {', '.join(asked)} IPv6 addresses; "
+                "enable IPv6 on the router or remove them from the inventory"
+            )
+        return None
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
         """The inventory's loopbacks; under purge, plus `absent` for every other loopback
@@ -67,59 +122,95 @@ class IosDriver:
         )
         return tuple(host.loopbacks) + extra
 
-    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
-        """IOS configuration lines for `changes`, one `interface X` per run of changes."""
-        state = {lb.name: list(lb.ipv4) for lb in observed.loopbacks}
-        lines: list[str] = []
-        current: str | None = None
+    # -- the configuration: intended blocks, remediation, rollback ----------------------
 
-        def enter(name: str) -> None:
-            nonlocal current
-            if current != name:
-                lines.append(f"interface {name}")
-                current = name
+    def intended(
+        self, host: Host, scope: Sequence[str], artifacts: Mapping[str, str]
+    ) -> dict[str, tuple[str, ...] | None]:
+        """Interface → the child lines the rendered template gives it (None: absent), for
+        every interface of `scope`. TemplateError when the template renders anything else
+        (loopbackctl pushes managed loopback blocks only)."""
+        text = artifacts.get(CONFIG_ARTIFACT)
+        if text is None:
+            raise TemplateError(f"{host.name}: no rendered IOS configuration")
+        try:
+            blocks = split_blocks(text, CONFIG_SYNTAX)
+        except ConfigTextError as exc:
+            raise TemplateError(
+                f"{host.name}: the IOS template renders {exc}; it may lay out only the "
+                "`interface LoopbackN` blocks of the inventory's loopbacks"
+            ) from None
+        outside = sorted(set(blocks) - {lb.name for lb in host.loopbacks})
+        if outside:
+            raise TemplateError(
+                f"{host.name}: the IOS template renders {', '.join(outside)}, which the "
+                "inventory does not name; loopbackctl pushes the named loopbacks only"
+            )
+        return {name: blocks.get(name) for name in scope}
 
-        for c in changes:
-            v4 = state.setdefault(c.interface, [])
-            if c.kind == "delete":
-                lines.append(f"no interface {c.interface}")
-                current = None
-                state[c.interface] = []
-                continue
-            enter(c.interface)
-            if c.kind == "create":
-                continue
-            if c.kind == "description":
-                lines.append(f" description {c.text}")
-            elif c.kind == "no_description":
-                lines.append(" no description")
-            elif c.kind == "enable":
-                lines.append(" no shutdown")
-            elif c.kind == "disable":
-                lines.append(" shutdown")
-            elif c.kind == "set_primary":
-                lines += _set_primary(c, v4)
-            elif c.kind == "add_address":
-                lines.append(_add(c.address, v4))
-            elif c.kind == "remove_address":
-                lines.append(_remove(c.address, v4))
-        return lines
+    def commands(
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+    ) -> list[str]:
+        """The hier_config remediation of the running blocks of `plan.scope` against the
+        rendered ones (the model plan is not used: the template is what is intended)."""
+        intended = self.intended(host, plan.scope, artifacts)
+        return remediation(self._running(observed, intended), intended, CONFIG_SYNTAX)
+
+    def restore(
+        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+    ) -> list[str]:
+        """The remediation back to the blocks `before` read (absent ones deleted)."""
+        target: dict[str, tuple[str, ...] | None] = {}
+        old = self._running(before, dict.fromkeys(scope))
+        for name in scope:
+            target[name] = old.get(name)
+        return remediation(self._running(now, target), target, CONFIG_SYNTAX)
+
+    def block_diff(
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+    ) -> list[str]:
+        intended = self.intended(host, plan.scope, artifacts)
+        return block_diff(host.name, self._running(observed, intended), intended, CONFIG_SYNTAX)
+
+    @staticmethod
+    def _running(observed: Observed, scope: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        for name in scope:
+            text = observed.running.get(name)
+            if text is not None:
+                out[name] = tuple(text.splitlines()[1:])
+        return out
+
+    # -- push and save --------------------------------------------------------------------
 
     def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
         """Send `commands` in one configuration session; DeviceError names the first
-        line IOS refused (IOS goes on with the lines after it: the caller restores)."""
+        line IOS refused (IOS goes on with the lines after it: the caller restores).
+        IOS's notice that a VRF change removed addresses is expected only for an
+        interface whose VRF line this push changes."""
         if not commands:
             return
         output = session.configure(commands)
-        found = QUIRKS.find_refusal(output, commands)
+        found = self.quirks.find_refusal(output, commands)
         if found is not None:
             command, message = found
             what = f"refused {command!r}" if command else "refused the change"
             raise DeviceError(f"{host.name}: IOS {what}: {message}")
+        changed = _vrf_changes(commands)
+        for line in output.splitlines():
+            m = VRF_NOTICE.match(line.strip())
+            if m is not None and m.group("interface") not in changed:
+                raise DeviceError(f"{host.name}: IOS said, unasked: {line.strip()}")
 
     def save(self, session: Session, host: Host) -> None:
-        """`write memory`; DeviceError unless IOS confirms with [OK]."""
-        output = session.run(WRITE_MEMORY)
+        """`write memory` (confirming IOS's questions, if it asks); DeviceError unless IOS
+        confirms with [OK]."""
+        from loopbackctl.transport.cli import CliSession
+
+        if isinstance(session, CliSession):
+            output = session.dialogue(WRITE_MEMORY, SAVE_PROMPTS)
+        else:
+            output = session.run(WRITE_MEMORY)
         if WRITE_OK not in output:
             last = output.strip().splitlines()[-1] if output.strip() else "no answer"
             raise DeviceError(
@@ -128,36 +219,28 @@ class IosDriver:
             )
 
 
-def _set_primary(c: Change, v4: list[ipaddress.IPv4Interface]) -> list[str]:
-    # IOS replaces the primary in place: the planner has already removed the new primary
-    # where it was a secondary, and re-adds the old one where it stays as a secondary.
-    assert isinstance(c.address, ipaddress.IPv4Interface)
-    if v4:
-        v4.pop(0)
-    v4.insert(0, c.address)
-    return [f" ip address {_mask(c.address)}"]
+class IosXeDriver(IosDriver):
+    """The Driver for netmiko's `cisco_xe`: IOS's, over netmiko's IOS-XE class."""
+
+    quirks: CliQuirks = XE_QUIRKS
 
 
-def _add(addr: IPInterface | None, v4: list[ipaddress.IPv4Interface]) -> str:
-    if isinstance(addr, ipaddress.IPv6Interface):
-        return f" ipv6 address {addr.with_prefixlen}"
-    assert isinstance(addr, ipaddress.IPv4Interface)
-    if not v4:
-        v4.append(addr)
-        return f" ip address {_mask(addr)}"
-    v4.append(addr)
-    return f" ip address {_mask(addr)} secondary"
-
-
-def _remove(addr: IPInterface | None, v4: list[ipaddress.IPv4Interface]) -> str:
-    if isinstance(addr, ipaddress.IPv6Interface):
-        return f" no ipv6 address {addr.with_prefixlen}"
-    assert isinstance(addr, ipaddress.IPv4Interface)
-    primary = bool(v4) and v4[0] == addr
-    if addr in v4:
-        v4.remove(addr)
-    return f" no ip address {_mask(addr)}" + ("" if primary else " secondary")
+def _vrf_changes(commands: Sequence[str]) -> set[str]:
+    """Interfaces whose `vrf forwarding` line `commands` change."""
+    out: set[str] = set()
+    current: str | None = None
+    for line in commands:
+        opened = CONFIG_SYNTAX.block.fullmatch(line)
+        if opened is not None:
+            current = opened.group("name")
+        elif current is not None and CONFIG_SYNTAX.reset is not None:
+            text = line.strip().removeprefix(CONFIG_SYNTAX.negation)
+            if CONFIG_SYNTAX.reset.match(text):
+                out.add(current)
+    return out
 
 
 if TYPE_CHECKING:  # mypy checks that IosDriver keeps the runner's contract
     _driver: Driver = IosDriver()
+    _blocks: ShowsBlocks = IosDriver()
+    _xe: Driver = IosXeDriver()

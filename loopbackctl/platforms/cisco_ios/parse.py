@@ -138,6 +138,7 @@ class IpInterfaceRow:
     shutdown: bool
     ipv4: tuple[ipaddress.IPv4Interface, ...]
     deleted: bool = False
+    vrf: str | None = None
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,10 @@ def parse_show_ip_interface(text: str) -> list[IpInterfaceRow]:
         except ValueError as exc:
             raise ParseError(f"{row['interface']}: unreadable IPv4 address: {exc}") from None
         state = row["link_status"]
-        out.append(IpInterfaceRow(row["interface"], state == ADMIN_DOWN, v4, state == DELETED))
+        vrf = row["vrf"] or None
+        out.append(
+            IpInterfaceRow(row["interface"], state == ADMIN_DOWN, v4, state == DELETED, vrf)
+        )
     return out
 
 
@@ -433,12 +437,16 @@ def loopbacks(
 def router_id(ip_rows: Sequence[IpInterfaceRow]) -> ipaddress.IPv4Address | None:
     """The router-id IOS OSPF/BGP pick when none is configured: the highest primary IPv4
     address of an up loopback, else the highest primary IPv4 address of an up interface
-    (IOS takes interfaces' primary addresses only, never secondaries)."""
+    (IOS takes interfaces' primary addresses only, never secondaries; and only those of
+    the global table for the global processes)."""
     for wanted in (True, False):
         ips = [
             r.ipv4[0].ip
             for r in ip_rows
-            if is_loopback(r.name) == wanted and not (r.shutdown or r.deleted) and r.ipv4
+            if is_loopback(r.name) == wanted
+            and not (r.shutdown or r.deleted)
+            and r.ipv4
+            and r.vrf is None
         ]
         if ips:
             return max(ips)

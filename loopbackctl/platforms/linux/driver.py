@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from loopbackctl.errors import DeviceError, ParseError
 from loopbackctl.model import Host, IPInterface, Loopback
-from loopbackctl.plan import Change
+from loopbackctl.plan import Change, Plan, plan_restore
 from loopbackctl.platforms.base import Observed, SavedFile, Session
 from loopbackctl.platforms.linux import parse
 from loopbackctl.platforms.linux.parse import LO
@@ -60,7 +60,21 @@ class LinuxDriver:
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
         return host.loopbacks
 
-    def commands(self, host: Host, observed: Observed, changes: Sequence[Change]) -> list[str]:
+    def commands(
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+    ) -> list[str]:
+        return self._lines(host, plan.changes)
+
+    def restore(
+        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+    ) -> list[str]:
+        from loopbackctl.platforms.linux import PLATFORM
+
+        back = plan_restore(before.loopbacks, now.loopbacks, scope, PLATFORM.policy)
+        return self._lines(host, back.changes)
+
+    @staticmethod
+    def _lines(host: Host, changes: Sequence[Change]) -> list[str]:
         first: list[str] = []
         rest: list[str] = []
         last: list[str] = []
