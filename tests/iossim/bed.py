@@ -59,6 +59,8 @@ class DeviceSpec:
     base_config: Sequence[str] | None = None
     ports: Sequence[str] | None = None
     faults: Sequence[dict[str, Any]] = ()
+    save_prompts: bool = False
+    ipv6: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The runner's spec entry."""
@@ -70,6 +72,8 @@ class DeviceSpec:
             "port": self.port,
             "startup_config": list(self.startup_config),
             "faults": [dict(f) for f in self.faults],
+            "save_prompts": self.save_prompts,
+            "ipv6": self.ipv6,
         }
         if self.base_config is not None:
             data["base_config"] = list(self.base_config)
@@ -345,6 +349,17 @@ class IosSimBed:
     def run(self, name: str, command: str) -> str:
         """Run one privileged EXEC command (e.g. a show) on ``name`` without SSH."""
         return str(self.control("run", device=name, command=command)["output"])
+
+    def switch(
+        self, name: str, *, save_prompts: bool | None = None, ipv6: bool | None = None
+    ) -> dict[str, bool]:
+        """Turn a behaviour of ``name`` on or off until its reset: ``save_prompts`` (``write
+        memory`` asks ``Overwrite the previous NVRAM configuration?[confirm]``), ``ipv6``
+        (False: every IPv6 command is invalid input, as on an image without IPv6)."""
+        fields = {
+            k: v for k, v in (("save_prompts", save_prompts), ("ipv6", ipv6)) if v is not None
+        }
+        return dict(self.control("switch", device=name, **fields))
 
     def drop_sessions(self, name: str) -> int:
         """Cut every open SSH session of ``name``; returns how many there were."""

@@ -273,6 +273,11 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
         self.line_prompt = ""
         self.line_text = ""
         self.refused = False
+        #: VRF name → its address families (``vrf definition``).
+        self.vrfs: dict[str, list[str]] = {}
+        #: Switches: ``write memory`` asks ``[confirm]``; IPv6 exists on this router.
+        self.save_prompts = False
+        self.ipv6 = True
 
     @staticmethod
     def get_default_ports() -> list[RouterPort]:
@@ -360,7 +365,10 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
                 port.description = None
                 port.clear_addresses()
                 port.shutdown = False
+                port.vrf = None
+                port.extras = {}
                 port.address_source = SOURCE_UNSET
+        self.vrfs.clear()
         self.faults.clear()
         self.command_log.clear()
         self.config_lines = 0
@@ -370,7 +378,7 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
     def running_body(self) -> list[str]:
         """Running configuration from ``!`` to ``end``."""
         return render.running_config_body(
-            self.hostname, self.switch_configuration, self.secret, self.users
+            self.hostname, self.switch_configuration, self.secret, self.users, self.vrfs
         )
 
     def save(self) -> None:
@@ -441,6 +449,9 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
             "sessions_open": sum(1 for s in self.sessions if s.is_open),
             "sessions_total": self.last_connection_id,
             "faults": [asdict(f) for f in self.faults],
+            "vrfs": {name: list(families) for name, families in self.vrfs.items()},
+            "save_prompts": self.save_prompts,
+            "ipv6": self.ipv6,
             "command_log": list(self.command_log),
         }
 
@@ -464,6 +475,8 @@ def port_state(port: RouterPort) -> dict[str, Any]:
         "ipv4": ipv4,
         "ipv6": [format_v6(net) for net in port.ipv6],
         "address_source": port.address_source,
+        "vrf": port.vrf,
+        "extras": [port.extras[k] for k in render.EXTRA_ORDER if k in port.extras],
     }
 
 
@@ -481,6 +494,8 @@ class RouterSpec:
     base_config: list[str] = field(default_factory=lambda: list(DEFAULT_BASE_CONFIG))
     startup_config: list[str] = field(default_factory=list)
     faults: list[dict[str, Any]] = field(default_factory=list)
+    save_prompts: bool = False
+    ipv6: bool = True
 
 
 def make_router(spec: RouterSpec) -> IosRouterCore:
@@ -493,6 +508,8 @@ def make_router(spec: RouterSpec) -> IosRouterCore:
     )
     assert isinstance(core, IosRouterCore)
     core.users = dict(spec.users)
+    core.save_prompts = spec.save_prompts
+    core.ipv6 = spec.ipv6
     core.base_config = list(spec.base_config)
     core.startup_lines = list(spec.startup_config)
     core.boot()

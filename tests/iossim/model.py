@@ -22,6 +22,11 @@ SOURCE_UNSET = "unset"
 SOURCE_NVRAM = "NVRAM"
 SOURCE_MANUAL = "manual"
 
+#: ``vrf forwarding`` of a VRF that has no ``vrf definition``.
+VRF_MISSING = "% VRF {name} not configured."
+#: What IOS prints when a VRF change removes an interface's addresses (real IOS text).
+VRF_REMOVED = "% Interface {port} {family} disabled and address(es) removed due to {how} VRF {vrf}"
+
 #: Not verified against a real router (the other refusal texts are).
 NO_PRIMARY = "% Secondary address not allowed without primary address"
 MUST_DELETE_SECONDARY = "% Must delete secondary before deleting primary"
@@ -38,6 +43,9 @@ class RouterPort(VlanPort):  # type: ignore[misc]
         self.ipv6: list[IPNetwork] = []
         self.shutdown = False
         self.address_source = SOURCE_UNSET
+        self.vrf: str | None = None
+        #: Other interface lines kept as typed, by what they set (``ip ospf``, ``ip pim``).
+        self.extras: dict[str, str] = {}
 
     @property
     def primary(self) -> IPNetwork | None:
@@ -200,7 +208,7 @@ def check_ipv4(
     if prefix == 32 and not port.is_loopback:
         return f"Bad mask /{prefix} for address {address}"
     for other in router_ports(conf):
-        if other is port:
+        if other is port or other.vrf != port.vrf:
             continue
         for existing in other.ips:
             if network.first <= existing.last and existing.first <= network.last:
@@ -217,7 +225,7 @@ def check_ipv4(
 def check_ipv6(conf: SwitchConfiguration, port: RouterPort, network: IPNetwork) -> str | None:
     """The refusal IOS prints for ``ipv6 address`` on ``port``, or None when accepted."""
     for other in router_ports(conf):
-        if other is port:
+        if other is port or other.vrf != port.vrf:
             continue
         for existing in other.ipv6:
             if existing.cidr == network.cidr:

@@ -24,6 +24,7 @@ from fake_switches.cisco.command_processor.enabled import (
     version_text,
 )
 from fake_switches.cisco.command_processor.piping import PipingProcessor
+from fake_switches.command_processing.base_command_processor import BaseCommandProcessor
 from netaddr import AddrFormatError, IPNetwork  # type: ignore[import-untyped,unused-ignore]
 
 from . import render
@@ -31,6 +32,8 @@ from .model import (
     LOOPBACK,
     MUST_DELETE_SECONDARY,
     SOURCE_MANUAL,
+    VRF_MISSING,
+    VRF_REMOVED,
     LoopbackPort,
     RouterPort,
     check_ipv4,
@@ -200,7 +203,9 @@ class ShowMixin(IosCommandMixin):
                     if ports is not None:
                         self.write_lines(render.show_ip_interface(ports))
         elif topic == "ipv6":
-            if len(args) < 3:
+            if not self.core.ipv6:
+                self.invalid(0)
+            elif len(args) < 3:
                 self.incomplete()
             elif self.keyword(1, args[1], ("interface",)) and self.keyword(2, args[2], ("brief",)):
                 ports = self._ports_arg(args, 3)
@@ -402,12 +407,25 @@ class IosEnabledProcessor(ShowMixin, EnabledCommandProcessor):  # type: ignore[m
             return
         if len(args) > 1:
             self.invalid(1)
+        elif what == "memory" and self.core.save_prompts:
+            self.write("Overwrite the previous NVRAM configuration?[confirm]")
+            self.continue_to(self.continue_write)
         elif what == "memory":
             self.write_line("Building configuration...")
             self.core.save()
             self.write_line("[OK]")
         else:
             self.write_lines(render.show_running_config(self.core.running_body()))
+
+    def continue_write(self, line: str) -> None:
+        """[confirm]: Enter or y writes, anything else aborts (as IOS)."""
+        self.write_line("")
+        if line.strip().lower() in ("", "y", "yes"):
+            self.write_line("Building configuration...")
+            self.core.save()
+            self.write_line("[OK]")
+        else:
+            self.write_line("%Aborted.")
 
     def do_terminal(self, *args: str) -> None:
         """terminal length N / width N / monitor."""
@@ -444,6 +462,36 @@ class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[mis
         )
         self.core = core
         self.moved = False
+        self.vrf_definition = IosVrfProcessor(core)
+
+    def do_vrf(self, *args: str) -> None:
+        """vrf definition NAME: create it (address families added in its sub-mode)."""
+        if len(args) < 2:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("definition",)) is None:
+            return
+        if len(args) > 2:
+            self.invalid(2)
+            return
+        self.core.vrfs.setdefault(args[1], [])
+        self.move_to(self.vrf_definition, args[1])
+
+    def do_no_vrf(self, *args: str) -> None:
+        """no vrf definition NAME: its interfaces leave it and lose their addresses."""
+        if len(args) < 2:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("definition",)) is None:
+            return
+        if args[1] not in self.core.vrfs:
+            self.refuse(VRF_MISSING.format(name=args[1]))
+            return
+        del self.core.vrfs[args[1]]
+        for port in router_ports(self.core.switch_configuration):
+            if port.vrf == args[1]:
+                port.vrf = None
+                port.clear_addresses()
 
     def move_to(self, new_processor: Any, *args: Any) -> None:
         """Enter a sub-mode (remembered so a re-entered interface mode is not left)."""
@@ -507,6 +555,8 @@ class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[mis
         if port is not None:
             port.description = None
             port.clear_addresses()
+            port.vrf = None
+            port.extras = {}
             port.shutdown = not port.is_loopback
 
     def do_end(self, *args: str) -> None:
@@ -577,12 +627,61 @@ class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  
         else:
             self.is_done = True
 
-    def do_ip(self, *args: str) -> None:
-        """ip address A MASK [secondary]."""
+    def get_command_func(self, line: str) -> tuple[Callable[..., Any] | None, list[str]]:
+        """``vrf definition X`` typed here is the global command (IOS tries the parent
+        mode for what this one does not know)."""
+        words = line.split()
+        if words[:1] == ["vrf"] and len(words) > 1 and words[1] == "definition":
+            return None, []
+        return super().get_command_func(line)
+
+    def do_vrf(self, *args: str) -> None:
+        """vrf forwarding NAME: a change removes the addresses, and IOS says so."""
+        if len(args) < 2:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("forwarding",)) is None:
+            return
+        if len(args) > 2:
+            self.invalid(2)
+        elif args[1] not in self.core.vrfs:
+            self.refuse(VRF_MISSING.format(name=args[1]))
+        elif self.port.vrf != args[1]:
+            self._leave_vrf("enabling", args[1])
+            self.port.vrf = args[1]
+
+    def do_no_vrf(self, *args: str) -> None:
+        """no vrf forwarding [NAME]: back to the global table, addresses removed."""
         if not args:
             self.incomplete()
             return
-        if self.keyword(0, args[0], ("address",)) is None:
+        if self.keyword(0, args[0], ("forwarding",)) is None:
+            return
+        if len(args) > 2:
+            self.invalid(2)
+        elif len(args) == 2 and args[1] != self.port.vrf:
+            self.refuse(VRF_MISSING.format(name=args[1]))
+        elif self.port.vrf is not None:
+            self._leave_vrf("disabling", self.port.vrf)
+            self.port.vrf = None
+
+    def _leave_vrf(self, how: str, vrf: str) -> None:
+        port = self.port
+        for family, had in (("IPv4", port.ips), ("IPv6", port.ipv6)):
+            if had:
+                self.write_line(VRF_REMOVED.format(port=port.name, family=family, how=how, vrf=vrf))
+        port.clear_addresses()
+
+    def do_ip(self, *args: str) -> None:
+        """ip address A MASK [secondary]; ip ospf PID area AREA; ip pim MODE."""
+        if not args:
+            self.incomplete()
+            return
+        what = self.keyword(0, args[0], ("address", "ospf", "pim"))
+        if what is None:
+            return
+        if what != "address":
+            self._extra(what, args)
             return
         parsed = self._address_args(args)
         if parsed is None:
@@ -606,12 +705,29 @@ class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  
             port.ips = [new]
         port.address_source = SOURCE_MANUAL
 
+    def _extra(self, what: str, args: Sequence[str]) -> None:
+        """ip ospf PID area AREA / ip pim sparse-mode|dense-mode|sparse-dense-mode."""
+        if what == "ospf":
+            ok = len(args) == 4 and args[1].isdigit() and args[2] == "area" and args[3]
+        else:
+            ok = len(args) == 2 and args[1] in PIM_MODES
+        if len(args) < (4 if what == "ospf" else 2):
+            self.incomplete()
+        elif not ok:
+            self.invalid(1)
+        else:
+            self.port.extras[f"ip {what}"] = " ".join(["ip", what, *args[1:]])
+
     def do_no_ip(self, *args: str) -> None:
-        """no ip address [A MASK [secondary]]."""
+        """no ip address [A MASK [secondary]]; no ip ospf ...; no ip pim ...."""
         if not args:
             self.incomplete()
             return
-        if self.keyword(0, args[0], ("address",)) is None:
+        what = self.keyword(0, args[0], ("address", "ospf", "pim"))
+        if what is None:
+            return
+        if what != "address":
+            self.port.extras.pop(f"ip {what}", None)
             return
         port = self.port
         if len(args) == 1:
@@ -659,6 +775,9 @@ class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  
 
     def do_ipv6(self, *args: str) -> None:
         """ipv6 address X/LEN."""
+        if not self.core.ipv6:
+            self.invalid(0)
+            return
         if not args:
             self.incomplete()
             return
@@ -723,6 +842,54 @@ def _v6(text: str) -> IPNetwork | None:
     except (AddrFormatError, ValueError, TypeError):
         return None
     return network if network.version == 6 else None
+
+
+PIM_MODES = ("sparse-mode", "dense-mode", "sparse-dense-mode")
+
+
+class IosVrfProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[misc]
+    """``Router(config-vrf)#``: ``address-family ipv4|ipv6``, ``exit-address-family``,
+    ``rd``, ``description``, ``exit`` (address families are kept; nothing else is)."""
+
+    vrf = ""
+
+    def __init__(self, core: IosRouterCore) -> None:
+        super().__init__()
+        self.core = core
+
+    def init(self, *args: Any) -> None:
+        """fake-switches passes the VRF name after the usual arguments."""
+        super().init(*args[:4])
+        self.vrf = args[4]
+
+    def get_prompt(self) -> str:
+        """``hostname(config-vrf)#``."""
+        return f"{self.core.hostname}(config-vrf)#"
+
+    def do_address_family(self, *args: str) -> None:
+        """address-family ipv4|ipv6 [unicast]."""
+        if not args:
+            self.incomplete()
+            return
+        family = self.keyword(0, args[0], ("ipv4", "ipv6"))
+        if family is not None and family not in self.core.vrfs[self.vrf]:
+            self.core.vrfs[self.vrf].append(family)
+
+    def do_exit_address_family(self, *_: str) -> None:
+        """Nothing to leave: families are kept in this mode."""
+
+    def do_rd(self, *_: str) -> None:
+        """Accepted, not kept."""
+
+    def do_description(self, *_: str) -> None:
+        """Accepted, not kept."""
+
+    def do_exit(self, *args: str) -> None:
+        """Back to configuration mode."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
 
 
 class IosPipingProcessor(PipingProcessor):  # type: ignore[misc]

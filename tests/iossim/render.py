@@ -23,6 +23,9 @@ from .model import (
     router_ports,
 )
 
+#: The interface lines kept as typed (see RouterPort.extras), in the order IOS prints them.
+EXTRA_ORDER = ("ip pim", "ip ospf")
+
 BRIEF_HEADER = (
     "Interface                  IP-Address      OK? Method Status                Protocol"
 )
@@ -96,6 +99,7 @@ def show_ip_interface(ports: list[RouterPort]) -> list[str]:
             "  IP CEF switching is enabled",
             "  IP CEF switching turbo vector",
             "  IP Null turbo vector",
+            *([f'  VPN Routing/Forwarding "{port.vrf}"'] if port.vrf else []),
             "  Associated unicast routing topologies:",
             f'        Topology "base", operation state is {"UP" if protocol == "up" else "DOWN"}',
             "  IP multicast fast switching is enabled",
@@ -189,11 +193,15 @@ def interface_config(port: RouterPort) -> list[str]:
     lines = [f"interface {port.name}"]
     if port.description:
         lines.append(f" description {port.description}")
+    if port.vrf:
+        lines.append(f" vrf forwarding {port.vrf}")
     if port.primary is None:
         lines.append(" no ip address")
     else:
         lines += [f" ip address {ip.ip} {ip.netmask} secondary" for ip in port.secondaries]
         lines.append(f" ip address {port.primary.ip} {port.primary.netmask}")
+    # IOS prints the other `ip` interface lines after the addresses (pim before ospf).
+    lines += [f" {port.extras[k]}" for k in EXTRA_ORDER if k in port.extras]
     if port.shutdown:
         lines.append(" shutdown")
     if not port.is_loopback:
@@ -216,8 +224,23 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:22]
 
 
+def vrf_config(vrfs: dict[str, list[str]]) -> list[str]:
+    """``vrf definition`` blocks, as IOS prints them before the interfaces."""
+    lines: list[str] = []
+    for name in sorted(vrfs):
+        lines.append(f"vrf definition {name}")
+        for family in vrfs[name]:
+            lines += [" !", f" address-family {family}", " exit-address-family"]
+        lines.append("!")
+    return lines
+
+
 def running_config_body(
-    hostname: str, conf: SwitchConfiguration, secret: str, users: dict[str, str]
+    hostname: str,
+    conf: SwitchConfiguration,
+    secret: str,
+    users: dict[str, str],
+    vrfs: dict[str, list[str]] | None = None,
 ) -> list[str]:
     """The configuration from the first ``!`` to ``end`` (what ``write memory`` stores)."""
     lines = [
@@ -236,6 +259,7 @@ def running_config_body(
         "!",
         "no aaa new-model",
         "!",
+        *vrf_config(vrfs or {}),
         "no ip domain lookup",
         "ip cef",
         "ipv6 unicast-routing",

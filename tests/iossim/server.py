@@ -21,7 +21,9 @@ Control protocol (TCP on 127.0.0.1, one JSON object per line each way): request
 ``{"ok": false, "error": "..."}``. Ops: ``ping``, ``devices``, ``state``, ``add_fault``
 (``fault``: see :class:`tests.iossim.core.Fault`), ``clear_faults``, ``apply``
 (``lines``: configuration lines run without SSH; returns the CLI output), ``run``
-(``command``: one privileged EXEC command without SSH; returns its output), ``drop_sessions``,
+(``command``: one privileged EXEC command without SSH; returns its output), ``switch``
+(``save_prompts``: ``write memory`` asks ``[confirm]``; ``ipv6``: false makes every IPv6
+command invalid, as on an image without IPv6), ``drop_sessions``,
 ``reset`` (back to the spec's state), ``stop``.
 """
 
@@ -94,6 +96,8 @@ def parse_device(raw: Any) -> tuple[RouterSpec, str, str, int]:
         "startup_config",
         "faults",
         "host",
+        "save_prompts",
+        "ipv6",
     }
     unknown = set(raw) - allowed
     if unknown:
@@ -125,8 +129,17 @@ def parse_device(raw: Any) -> tuple[RouterSpec, str, str, int]:
         base_config=_strings(raw.get("base_config", list(DEFAULT_BASE_CONFIG)), "base_config"),
         startup_config=_strings(raw.get("startup_config", []), f"{name}: startup_config"),
         faults=list(faults),
+        save_prompts=_flag(raw, "save_prompts", False),
+        ipv6=_flag(raw, "ipv6", True),
     )
     return router, username, password, port
+
+
+def _flag(raw: dict[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise SpecError(f"{raw.get('name')}: {key} must be true or false")
+    return value
 
 
 class Bed:
@@ -184,9 +197,19 @@ class Bed:
             if not isinstance(command, str):
                 raise SpecError("run needs a 'command' string")
             return {"output": core.run(command)}
+        if op == "switch":
+            for key in ("save_prompts", "ipv6"):
+                if key in request:
+                    value = request[key]
+                    if not isinstance(value, bool):
+                        raise SpecError(f"switch: {key} must be true or false")
+                    setattr(core, key, value)
+            return {"save_prompts": core.save_prompts, "ipv6": core.ipv6}
         if op == "drop_sessions":
             return {"dropped": core.drop_sessions()}
         if op == "reset":
+            core.save_prompts = entry.router.save_prompts
+            core.ipv6 = entry.router.ipv6
             core.reset()
             for fault in entry.router.faults:
                 core.add_fault(fault)
