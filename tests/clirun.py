@@ -33,15 +33,26 @@ def run_cli(
     known_hosts: Path,
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
+    global_args: Sequence[str] = (),
 ) -> Run:
-    """`loopbackctl -i INVENTORY COMMAND --known-hosts FILE ARGS...` with `env` set for the
-    call only."""
+    """`loopbackctl -i INVENTORY [GLOBAL_ARGS] COMMAND --known-hosts FILE ARGS...` with `env`
+    set for the call only."""
     out, err = io.StringIO(), io.StringIO()
     old = {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main(["-i", str(inventory), argv[0], "--known-hosts", str(known_hosts), *argv[1:]])
+            rc = main(
+                [
+                    "-i",
+                    str(inventory),
+                    *global_args,
+                    argv[0],
+                    "--known-hosts",
+                    str(known_hosts),
+                    *argv[1:],
+                ]
+            )
     finally:
         for k, v in old.items():
             if v is None:

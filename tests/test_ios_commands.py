@@ -323,3 +323,24 @@ def test_save_requires_ok() -> None:
     driver.save(FakeSession({"write memory": "Building configuration...\n[OK]\n"}), HOST)
     with pytest.raises(DeviceError, match="not saved"):
         driver.save(FakeSession({"write memory": "Building configuration...\n"}), HOST)
+
+
+def test_vrf_notice_is_expected_only_where_the_vrf_line_changed() -> None:
+    notice = "% Interface Loopback1 IPv4 disabled and address(es) removed due to enabling VRF RED"
+    cmds = ["interface Loopback1", " vrf forwarding RED", " ip address 198.18.1.1 255.255.255.255"]
+    out = (
+        "r1(config)#interface Loopback1\nr1(config-if)# vrf forwarding RED\n"
+        f"{notice}\nr1(config-if)# ip address 198.18.1.1 255.255.255.255\n"
+    )
+    rt.IosDriver().push(FakeSession({}, out), HOST, cmds)
+    other = ["interface Loopback1", " description x"]
+    with pytest.raises(DeviceError, match="unasked"):
+        rt.IosDriver().push(FakeSession({}, out), HOST, other)
+
+
+def test_save_answers_the_questions_through_a_cli_session() -> None:
+    from loopbackctl.platforms.cisco_ios.quirks import SAVE_PROMPTS
+
+    asked = "Overwrite the previous NVRAM configuration?[confirm]"
+    assert any(p.search(asked) for p, _ in SAVE_PROMPTS)
+    assert any(p.search("Destination filename [startup-config]? ") for p, _ in SAVE_PROMPTS)

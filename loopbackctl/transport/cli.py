@@ -64,11 +64,13 @@ class CliQuirks:
     def error_pattern(self) -> str:
         """The refusals as one regex for netmiko's `error_pattern`, so netmiko stops at
         the first refused line (the device itself would go on with the lines after it)."""
-        spared = "".join(f"(?!{p.pattern.lstrip('^')})" for p in self.notices)
+        spared = "".join(
+            "(?!" + re.sub(r"\(\?P<\w+>", "(?:", p.pattern.lstrip("^")) + ")" for p in self.notices
+        )
         return "|".join(
             [f"^{re.escape(s)}.*$" for s in self.failure_strings]
             + [p.pattern + ".*$" for p in self.failure_patterns]
-            + [f"^{re.escape(self.error_prefix)}{spared}.*$"]
+            + [f"^{spared}{re.escape(self.error_prefix)}.*$"]
         )
 
     def find_refusal(self, output: str, commands: Sequence[str]) -> tuple[str | None, str] | None:

@@ -107,7 +107,7 @@ class IosDriver:
             raise DeviceError(
                 f"{host.name}: the router has no IPv6 ({SHOW_IPV6_BRIEF!r} answered "
                 f"{refused!r}) but the inventory gives {', '.join(asked)} IPv6 addresses; "
-                "enable IPv6 on the router or remove them from the inventory"
+                "configure IPv6 on the router or remove them from the inventory"
             )
         return None
 
