@@ -1,16 +1,18 @@
 """Benchmark: `loopbackctl verify` and `apply` over simulated IOS routers, against a plain
-serial netmiko loop doing the same work, in the same run.
+serial netmiko loop and two Nornir fleets doing the same reads, in the same run.
 
     python bench/bench_ios_fleet.py [--routers 50] [--workers N] [--repeat 1]
 
 Each router (tests/iossim, all in one subprocess on 127.0.0.1) boots with a Loopback0
 that differs from the inventory (description, a missing secondary, a missing IPv6
-address), so `apply` changes every router. Per router, both sides do the same: log in,
-`enable`, read `show ip interface`, `show interfaces`, `show ipv6 interface brief` and
-`show running-config interface Loopback0` parsed with TextFSM (ntc-templates 9); apply
-then pushes the same four lines, reads everything again and runs `write memory`. The
-routers are reset to their boot state before every apply. The 10.x addresses are data
-sent to the simulator only; every packet goes to 127.0.0.1.
+address), so `apply` changes every router. Per router, every side does the same: log in,
+`enable`, read `show ip interface`, `show interfaces`, `show ipv6 interface brief` (the
+three parsed with TextFSM, ntc-templates 9) and `show running-config | section ^interface
+Loopback`; apply then pushes the same four lines, reads everything again and runs `write
+memory`. The serial loop is stock netmiko, one router after the other; the Nornir rows
+run the same reads at 20 workers with nornir_netmiko and with nornir_scrapli (paramiko
+transport). The routers are reset to their boot state before every apply. The 10.x
+addresses are data sent to the simulator only; every packet goes to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from tests.iossim import DeviceSpec, IosSimBed  # noqa: E402
 
 PASSWORD, SECRET = "admin", "enable"
 SHOWS = ("show ip interface", "show interfaces", "show ipv6 interface brief")
+SECTION = "show running-config | section ^interface Loopback"
+NORNIR_WORKERS = 20
 
 
 def startup(i: int) -> list[str]:
@@ -109,7 +113,7 @@ def serial_netmiko(bed: IosSimBed, n: int, apply: bool) -> float:
             for command in SHOWS:
                 parsed = conn.send_command(command, use_textfsm=True, raise_parsing_error=True)
                 assert isinstance(parsed, list) and parsed, command
-            conn.send_command("show running-config interface Loopback0")
+            conn.send_command(SECTION)
 
         read()
         if apply:
@@ -118,6 +122,72 @@ def serial_netmiko(bed: IosSimBed, n: int, apply: bool) -> float:
             conn.save_config()
         conn.disconnect()
     return time.perf_counter() - t0
+
+
+def nornir_inventory(bed: IosSimBed, n: int, where: Path) -> Path:
+    """A Nornir SimpleInventory of the bed, with netmiko and scrapli connection options."""
+    hosts = {}
+    for i in range(n):
+        dev = bed[f"r{i + 1}"]
+        hosts[dev.name] = {
+            "hostname": dev.host,
+            "port": dev.port,
+            "username": dev.username,
+            "password": PASSWORD,
+            "connection_options": {
+                "netmiko": {"platform": "cisco_ios", "extras": {"secret": SECRET}},
+                "scrapli": {
+                    "platform": "cisco_iosxe",
+                    "extras": {
+                        "auth_strict_key": False,
+                        "transport": "paramiko",
+                        "auth_secondary": SECRET,
+                        "ssh_config_file": False,
+                    },
+                },
+            },
+        }
+    inv = where / "nornir"
+    inv.mkdir()
+    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    return inv
+
+
+def nornir_verify(inv: Path, plugin: str) -> float:
+    """The same reads through Nornir at NORNIR_WORKERS threads, parsed with TextFSM."""
+    from nornir import InitNornir
+
+    nr = InitNornir(
+        runner={"plugin": "threaded", "options": {"num_workers": NORNIR_WORKERS}},
+        inventory={"plugin": "SimpleInventory", "options": {"host_file": str(inv / "hosts.yaml")}},
+        logging={"enabled": False},
+    )
+    if plugin == "netmiko":
+        from nornir_netmiko.tasks import netmiko_send_command
+
+        def read(task: Any) -> None:
+            task.host.open_connection("netmiko", nr.config)
+            task.host.connections["netmiko"].connection.enable()
+            for command in SHOWS:
+                r = task.run(netmiko_send_command, command_string=command, use_textfsm=True)
+                assert isinstance(r.result, list) and r.result, command
+            task.run(netmiko_send_command, command_string=SECTION)
+
+    else:
+        from nornir_scrapli.tasks import send_command
+
+        def read(task: Any) -> None:
+            for command in SHOWS:
+                r = task.run(send_command, command=command)
+                assert r.scrapli_response.textfsm_parse_output(), command  # type: ignore[attr-defined]
+            task.run(send_command, command=SECTION)
+
+    t0 = time.perf_counter()
+    result = nr.run(read)
+    nr.close_connections()
+    elapsed = time.perf_counter() - t0
+    assert not result.failed, {h: r.exception for h, r in result.failed_hosts.items()}
+    return elapsed
 
 
 def reset(bed: IosSimBed, n: int) -> None:
@@ -145,6 +215,7 @@ def main_bench(argv: list[str] | None = None) -> int:
     ]
     with tempfile.TemporaryDirectory() as tmp, IosSimBed(devices=specs) as bed:
         inv = write_inventory(bed, n, Path(tmp))
+        ninv = nornir_inventory(bed, n, Path(tmp))
         kh = Path(tmp) / "known_hosts"
         kh.write_text("")
         rows: list[tuple[str, float, float]] = []
@@ -203,6 +274,21 @@ def main_bench(argv: list[str] | None = None) -> int:
                 measure(args.repeat, lambda: serial_netmiko(bed, n, apply=False)),
             )
         )
+        reset(bed, n)
+        nornir_verify(ninv, "netmiko")  # warm-up: imports
+        versus = [
+            ("loopbackctl verify", measure(args.repeat, lb_verify)),
+            (
+                "nornir + nornir_netmiko",
+                measure(args.repeat, lambda: nornir_verify(ninv, "netmiko")),
+            ),
+            (
+                "nornir + nornir_scrapli",
+                measure(args.repeat, lambda: nornir_verify(ninv, "scrapli")),
+            ),
+        ]
+        lb_apply()
+        versus.append(("loopbackctl apply (converged)", measure(args.repeat, lb_converged)))
 
     from loopbackctl.fleet import DEFAULT_WORKERS
 
@@ -215,6 +301,14 @@ def main_bench(argv: list[str] | None = None) -> int:
     for name, ours, base in rows:
         print(f"{name:<18} {ours:>11.2f}s {base:>14.2f}s {base / ours:>6.1f}x")
     print("ratio = serial netmiko time / loopbackctl time (higher is better for loopbackctl)")
+    print()
+    print(f"verify, the same reads; Nornir at {NORNIR_WORKERS} workers")
+    fastest = min(t for name, t in versus if name.startswith("nornir"))
+    head = f"{'run':<31} {'time':>8} {'vs faster Nornir':>17}"
+    print(head)
+    print("-" * len(head))
+    for name, t in versus:
+        print(f"{name:<31} {t:>7.2f}s {fastest / t:>16.2f}x")
     return 0
 
 
