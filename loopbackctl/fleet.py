@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from loopbackctl import platforms, render
+from loopbackctl import platforms, remediation, render
 from loopbackctl.model import Host, Inventory
 from loopbackctl.result import HostResult
 from loopbackctl.runner import Job, Mode, check_router_ids, run_fleet
@@ -100,6 +100,8 @@ def run(
 ) -> list[HostResult]:
     """Run `todo` on the worker pool, then the fleet-wide checks; results in job order."""
     workers = min(opts.workers or DEFAULT_WORKERS, max(1, len(todo)))
+    for syntax in {p.config for j in todo if (p := platforms.lookup(j.host.platform)) and p.config}:
+        remediation.preload(syntax)
     results = run_fleet(todo, workers, cancel, on_result)
     check_router_ids(results)
     return results
