@@ -72,7 +72,7 @@ class IosDriver:
                     "addresses in the running configuration; cannot read IPv6"
                 )
             v6 = {r.name: () for r in ip_rows}
-        names = [r.name for r in ip_rows if parse.is_loopback(r.name)]
+        names = [r.name for r in ip_rows if parse.is_loopback(r.name) and not r.deleted]
         running.check_complete(blocks, names)
         configs = {n: running.ipv6_of(n, b) for n, b in blocks.items() if v6.get(n)}
         found = parse.loopbacks(ip_rows, if_rows, v6, configs)

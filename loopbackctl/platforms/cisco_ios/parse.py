@@ -271,9 +271,7 @@ def parse_show_ip_interface(text: str) -> list[IpInterfaceRow]:
             raise ParseError(f"{row['interface']}: unreadable IPv4 address: {exc}") from None
         state = row["link_status"]
         vrf = row["vrf"] or None
-        out.append(
-            IpInterfaceRow(row["interface"], state == ADMIN_DOWN, v4, state == DELETED, vrf)
-        )
+        out.append(IpInterfaceRow(row["interface"], state == ADMIN_DOWN, v4, state == DELETED, vrf))
     return out
 
 
