@@ -19,6 +19,7 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
+from loopbackctl.lab import sshd as lab_sshd
 from tests.bed import netns
 from tests.bed.netns import BedHost, LinuxBed, check_prerequisites, reap_stale_beds
 
@@ -86,7 +87,7 @@ def test_missing_root_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_missing_sshd_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(netns, "SSHD", "/nonexistent/sshd")
+    monkeypatch.setattr(lab_sshd, "SSHD", "/nonexistent/sshd")
     with pytest.raises(pytest.fail.Exception, match="openssh-server"):
         require_linux_bed()
 
@@ -444,13 +445,14 @@ def test_reaps_a_bed_whose_owner_died(
         import json, os, signal
         from tests.bed.netns import LinuxBed
         bed = LinuxBed(2).start()
-        # A recorded PID that is not an sshd of this bed must never be killed.
+        # A recorded PID that is not a process of this bed must never be killed.
         state = json.loads((bed.state_dir / "state.json").read_text())
+        pids = [h.sshd_pid for h in bed]
         """
         + f"""
-        state["sshd_pids"]["bogus"] = {stray_sleep.pid}
+        state["nodes"][0]["sshd_pid"] = {stray_sleep.pid}
         (bed.state_dir / "state.json").write_text(json.dumps(state))
-        print(bed.prefix, *[h.sshd_pid for h in bed], flush=True)
+        print(bed.prefix, *pids, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)   # crash: no teardown at all
         """
     )

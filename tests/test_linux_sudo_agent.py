@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from loopbackctl.lab import sshd as lab_sshd
 from tests.bed import netns
 from tests.bed.fixtures import require_linux_bed
 from tests.linux_helpers import Fleet, fleet, lo, watch
@@ -64,7 +65,7 @@ def _logins(f: Fleet, host: str) -> list[str]:
 
 def test_a_bed_with_a_sudo_user_needs_sudo(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without sudo the fixture fails the test with the reason (never skips it)."""
-    monkeypatch.setattr(netns, "SUDO", "/nonexistent/sudo")
+    monkeypatch.setattr(lab_sshd, "SUDO", "/nonexistent/sudo")
     problems = netns.check_prerequisites(sudo=True)
     assert "/nonexistent/sudo is missing (Debian package sudo)" in problems
     assert "/nonexistent/sudo is missing (Debian package sudo)" not in (netns.check_prerequisites())

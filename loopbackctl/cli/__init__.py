@@ -22,6 +22,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "apply": commands.fleet_or_local,
     "verify": commands.fleet_or_local,
     "probe": commands.probe,
+    "lab": commands.lab,
 }
 
 

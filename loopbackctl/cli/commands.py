@@ -71,6 +71,12 @@ def fleet_or_local(args: argparse.Namespace) -> int:
     return fleet.run(args, load_inventory(args))
 
 
+def lab(args: argparse.Namespace) -> int:
+    from loopbackctl.cli import lab as lab_cli
+
+    return lab_cli.run(args)
+
+
 def probe(args: argparse.Namespace) -> int:
     from loopbackctl.cli import local
 

@@ -26,6 +26,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -111,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                 help="also ping each host's loopback addresses",
             )
 
+    _add_lab(sub)
+
     probe = sub.add_parser(
         "probe", parents=common_parents, help="is anything listening on ADDR:PORT?"
     )
@@ -118,3 +130,26 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--netns", help="run inside this network namespace")
     probe.add_argument("--timeout", type=_positive_float, default=1.0)
     return parser
+
+
+def _add_lab(sub: Any) -> None:
+    lab = sub.add_parser("lab", help="a real small fleet on this machine (root)")
+    actions = lab.add_subparsers(dest="lab_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    dir_help = "the lab's directory: inventory, key, known_hosts (default ./lab)"
+    up = actions.add_parser("up", help="build Linux hosts and FRR routers, write DIR")
+    up.add_argument("--hosts", type=_count, default=None, help="Linux hosts (default 3)")
+    up.add_argument("--routers", type=_count, default=None, help="FRR routers (default 3)")
+    up.add_argument("--ios", type=_count, default=0, help="simulated IOS routers")
+    up.add_argument("--dir", default="lab", help=dir_help)
+    up.add_argument(
+        "--from",
+        dest="source",
+        metavar="INVENTORY",
+        help="rehearsal twin: the devices of this inventory, on lab addresses",
+    )
+    status = actions.add_parser("status", help="what runs, where, healthy or not")
+    status.add_argument("--dir", default="lab", help=dir_help)
+    status.add_argument("--all", action="store_true", help="every lab and test bed here")
+    down = actions.add_parser("down", help="remove everything lab up made")
+    down.add_argument("--dir", default="lab", help=dir_help)

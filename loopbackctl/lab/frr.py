@@ -1,0 +1,209 @@
+"""FRRouting routers: real zebra, ospfd and staticd in a network namespace, reached over SSH.
+
+A router is a `Node` of kind "frr". In its own mount namespace a private directory is
+bind-mounted over /etc/frr and another over /var/run/frr (both owned frr:frr); zebra,
+ospfd and staticd start there (``-u frr -g frr -A 127.0.0.1``), ``vtysh -b`` loads its
+frr.conf, and then its sshd starts in that same mount namespace: an SSH session's
+``vtysh`` reaches that router's daemons, and ``write memory`` writes that router's
+frr.conf, never the machine's.
+
+Routers form an OSPFv2 fabric: a line of two, a ring of three or more, each link a veth
+pair on a /31 of the lab's links slot, area 0, point-to-point, hello 1 / dead 3,
+``timers throttle spf 0 50 500``, ``timers lsa min-arrival 0``; ``interface lo`` is in
+area 0, so every address later added to lo is advertised. The router-id is the router's
+lab loopback address, configured (ospfd would otherwise keep whatever it saw first).
+Management (eth0, on the lab's bridge) stays out of OSPF.
+"""
+
+from __future__ import annotations
+
+import grp
+import ipaddress
+import json
+import os
+import pwd
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from loopbackctl.lab import netns
+from loopbackctl.lab.addresses import Slot
+from loopbackctl.lab.errors import LabError
+from loopbackctl.lab.node import Link, Node
+
+FRR_DIR = "/usr/lib/frr"
+ZEBRA = f"{FRR_DIR}/zebra"
+VTYSH = "/usr/bin/vtysh"
+DAEMONS = ("zebra", "ospfd", "staticd")
+RUN_FRR = Path("/run/frr")
+
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def topology(count: int) -> list[tuple[int, int]]:
+    """Router index pairs (0-based) to link: a line of two, a ring of three or more."""
+    if count < 2:
+        return []
+    if count == 2:
+        return [(0, 1)]
+    return [(i, (i + 1) % count) for i in range(count)]
+
+
+def make_links(routers: Sequence[Node], slot: Slot | None) -> list[Link]:
+    """The fabric's links, interfaces named eth1, eth2, ... in each router."""
+    pairs = topology(len(routers))
+    if not pairs:
+        return []
+    assert slot is not None
+    used = {r.name: 0 for r in routers}
+    links = []
+    for k, (i, j) in enumerate(pairs):
+        a, b = routers[i], routers[j]
+        used[a.name] += 1
+        used[b.name] += 1
+        addr_a, addr_b = slot.link4(k)
+        links.append(
+            Link(a.name, b.name, f"eth{used[a.name]}", f"eth{used[b.name]}", addr_a, addr_b)
+        )
+    return links
+
+
+def link_commands(links: Sequence[Link], netns_of: dict[str, str]) -> list[str]:
+    """Root-namespace `ip` lines creating each link with its ends already in place."""
+    return [
+        f"link add {ln.if_a} netns {netns_of[ln.a]} type veth "
+        f"peer name {ln.if_b} netns {netns_of[ln.b]}"
+        for ln in links
+    ]
+
+
+def netns_lines(links: Sequence[Link], router: str) -> list[str]:
+    """`ip` lines inside a router's namespace: its link interfaces up (zebra sets their
+    addresses from frr.conf)."""
+    lines = []
+    for ln in links:
+        if router in (ln.a, ln.b):
+            lines.append(f"link set {ln.if_a if router == ln.a else ln.if_b} up")
+    return lines
+
+
+def config(router: Node, links: Sequence[Link], seeded: Sequence[IPInterface], prefix: str) -> str:
+    """The router's frr.conf: its links and lo in OSPF area 0, `seeded` on lo."""
+    lines = [
+        f"! loopbackctl lab {prefix}: router {router.name}",
+        "frr defaults traditional",
+        f"hostname {router.name}",
+        "log file /var/run/frr/frr.log",
+        "ip forwarding",
+        "ipv6 forwarding",
+        "service integrated-vtysh-config",
+        "!",
+    ]
+    for ln in links:
+        if router.name in (ln.a, ln.b):
+            mine = ln.a == router.name
+            lines += [
+                f"interface {ln.if_a if mine else ln.if_b}",
+                f" ip address {ln.addr_a if mine else ln.addr_b}",
+                " ip ospf area 0",
+                " ip ospf network point-to-point",
+                " ip ospf hello-interval 1",
+                " ip ospf dead-interval 3",
+                "exit",
+                "!",
+            ]
+    lines += ["interface lo"]
+    lines += [f" {'ip' if a.version == 4 else 'ipv6'} address {a}" for a in seeded]
+    lines += [" ip ospf area 0", "exit", "!"]
+    lines += [
+        "router ospf",
+        f" ospf router-id {router.loopback4.ip}",
+        " timers throttle spf 0 50 500",
+        " timers lsa min-arrival 0",
+        "exit",
+        "!",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def frr_ids() -> tuple[int, int]:
+    """uid and gid of the frr user the daemons run as."""
+    try:
+        return pwd.getpwnam("frr").pw_uid, grp.getgrnam("frr").gr_gid
+    except KeyError:
+        raise LabError("the frr user is missing: reinstall the Debian package frr") from None
+
+
+def make_files(router: Node, text: str) -> None:
+    """The router's private /etc/frr (frr.conf, vtysh.conf) and /var/run/frr, owned
+    frr:frr; and the package's own /run/frr as a mount point when it is missing."""
+    uid, gid = frr_ids()
+    if not RUN_FRR.is_dir():
+        RUN_FRR.mkdir(mode=0o755)
+        os.chown(RUN_FRR, uid, gid)
+    etc, run = router.dir / "etc", router.dir / "run"
+    for d in (etc, run):
+        d.mkdir(mode=0o750, exist_ok=True)
+        os.chown(d, uid, gid)
+    (etc / "frr.conf").write_text(text)
+    (etc / "vtysh.conf").write_text("service integrated-vtysh-config\n")
+    for name in ("frr.conf", "vtysh.conf"):
+        os.chown(etc / name, uid, gid)
+        os.chmod(etc / name, 0o640)
+
+
+def binds(router: Node) -> list[tuple[str, Path, str]]:
+    return [("rw", router.dir / "etc", "/etc/frr"), ("rw", router.dir / "run", "/var/run/frr")]
+
+
+def pre_sshd() -> tuple[str, str]:
+    """The launcher's arguments that start the daemons before sshd."""
+    return ("frr", " ".join(DAEMONS))
+
+
+def daemon_pids(router: Node) -> dict[str, int | None]:
+    """Each daemon's PID when it runs (from its pid file, checked against /proc)."""
+    out: dict[str, int | None] = {}
+    for d in DAEMONS:
+        try:
+            pid = int((router.dir / "run" / f"{d}.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = None
+        if pid is not None and netns.exe(pid) != f"{FRR_DIR}/{d}":
+            pid = None
+        out[d] = pid
+    return out
+
+
+def vtysh(
+    router: Node, commands: Sequence[str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """Run `vtysh -c C1 -c C2 ...` in the router's namespaces (network and mount), as an
+    SSH session on it would."""
+    zebra = daemon_pids(router).get("zebra")
+    if zebra is None:
+        raise LabError(f"{router.name}: zebra is not running")
+    argv = [netns.NSENTER, "-t", str(zebra), "-m", "-n", "-u", "--", VTYSH]
+    for c in commands:
+        argv += ["-c", c]
+    return netns.run(argv, check=False, timeout=timeout)
+
+
+def ospf_neighbors(router: Node) -> dict[str, str]:
+    """OSPF neighbors of the router: router-id → state (e.g. "Full/-")."""
+    res = vtysh(router, ["show ip ospf neighbor json"])
+    if res.returncode != 0:
+        raise LabError(f"{router.name}: vtysh failed: {res.stdout.strip() or res.stderr.strip()}")
+    data: dict[str, Any] = json.loads(res.stdout or "{}")
+    out: dict[str, str] = {}
+    for rid, entries in data.get("neighbors", {}).items():
+        for e in entries if isinstance(entries, list) else [entries]:
+            out[rid] = str(e.get("nbrState") or e.get("state") or "")
+    return out
+
+
+def set_link(router_ns: str, ifname: str, up: bool) -> None:
+    """Set one end of a link down (both ends lose carrier: the cable is cut) or up."""
+    netns.run([netns.IP, "-n", router_ns, "link", "set", "dev", ifname, "up" if up else "down"])

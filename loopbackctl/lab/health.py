@@ -1,0 +1,108 @@
+"""What runs in a lab, where, and whether it is healthy (for `lab status`).
+
+A device is healthy when its namespace exists, its root-side veth is up and its sshd
+listener runs; a router also needs zebra, ospfd and staticd running and a Full OSPF
+adjacency on each of its links. Checks read /proc and iproute2 only, plus one vtysh per
+router: no SSH connection is opened.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from loopbackctl.lab import frr, netns, sshd, state
+from loopbackctl.lab.build import Lab
+from loopbackctl.lab.errors import LabError
+from loopbackctl.lab.node import Node
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    name: str
+    kind: str
+    address: str
+    netns: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    prefix: str
+    kind: str
+    dir: str | None
+    owner: int | None
+    owner_alive: bool
+    slots: tuple[str, ...]
+    devices: tuple[DeviceHealth, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.owner_alive and all(d.ok for d in self.devices)
+
+
+def _sshd(node: Node) -> str | None:
+    """The problem with the device's sshd, or None."""
+    pid = node.sshd_pid
+    if pid is None:
+        return "no sshd"
+    if netns.exe(pid) != sshd.SSHD:
+        return f"sshd {pid} is not running"
+    return None
+
+
+def _router(lab: Lab, node: Node) -> list[str]:
+    problems = [f"{d} not running" for d, pid in frr.daemon_pids(node).items() if pid is None]
+    if problems:
+        return problems
+    expected = sum(1 for ln in lab.links if node.name in (ln.a, ln.b))
+    try:
+        full = sum(1 for s in frr.ospf_neighbors(node).values() if s.startswith("Full"))
+    except LabError as exc:
+        return [str(exc)]
+    return [] if full == expected else [f"OSPF {full}/{expected} neighbors Full"]
+
+
+def device(lab: Lab, node: Node, links_up: set[str]) -> DeviceHealth:
+    problems: list[str] = []
+    if not os.path.exists(f"{netns.NETNS_DIR}/{node.netns}"):
+        problems.append("namespace missing")
+    elif node.veth not in links_up:
+        problems.append(f"{node.veth} down")
+    sshd_problem = _sshd(node)
+    if sshd_problem:
+        problems.append(sshd_problem)
+    if node.kind == "frr" and not problems:
+        problems += _router(lab, node)
+    if problems:
+        detail = "; ".join(problems)
+    elif node.kind == "frr":
+        detail = f"sshd {node.sshd_pid}, zebra ospfd staticd, OSPF Full"
+    else:
+        detail = f"sshd {node.sshd_pid}"
+    return DeviceHealth(node.name, node.kind, node.ip4, node.netns, not problems, detail)
+
+
+def check(state_dir: Path) -> LabStatus:
+    """The status of the lab or bed recorded in `state_dir`."""
+    lab = Lab.attach(state_dir)
+    data = state.read_state(state_dir)
+    owner = state.Owner.read(state_dir)
+    pattern = state.link_pattern(lab.prefix)
+    up = {
+        str(ln["ifname"])
+        for ln in netns.ip_json(["link", "show"])
+        if pattern.fullmatch(str(ln.get("ifname", ""))) and "UP" in ln.get("flags", [])
+    }
+    slots = tuple(str(s.net4) for s in lab.slots)
+    return LabStatus(
+        prefix=lab.prefix,
+        kind=str(data.get("kind", "bed")),
+        dir=data.get("dir"),
+        owner=owner.pid if owner else None,
+        owner_alive=bool(owner and owner.alive()),
+        slots=slots,
+        devices=tuple(device(lab, n, up) for n in lab.nodes),
+    )

@@ -1,0 +1,145 @@
+"""Rehearsal twin (`lab up --from INVENTORY`): a lab shaped like a user's inventory.
+
+Every host of a platform the lab can build (Linux hosts; FRR routers) becomes a lab
+device of the same name; its inventory entry keeps its platform, groups and data
+(loopbacks included), and the user's groups.yaml and defaults.yaml are copied as they
+are, so `apply` can be rehearsed on the twin with the same templates before production.
+Only the connection changes: at host level (where it wins over every group and the
+defaults, field by field, as Nornir resolves it) the hostname, port and username become
+the lab device's, the password is dropped, and `connection_options.netmiko` names the
+lab's address and key. Hosts the lab cannot build yet (Cisco IOS, other platforms) are
+left out of the twin, so nothing in it can reach a production device. A Linux host that
+persists with netplan writes into its own private /etc/netplan.
+
+After writing, the twin is loaded with loopbackctl's own loader and every host's
+resolved connection is checked to be the lab device's; otherwise the twin is refused.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from loopbackctl import platforms
+from loopbackctl.lab import inventory as lab_inventory
+from loopbackctl.lab import sshd
+from loopbackctl.lab.errors import LabError
+from loopbackctl.lab.node import Node
+
+KINDS = {"linux": "linux", "frr": "frr"}  # platform name → lab device kind
+SECTIONS = ("groups", "defaults")
+
+
+@dataclass(frozen=True)
+class TwinPlan:
+    """Which hosts of the source inventory the twin builds, and which it leaves out."""
+
+    source: Path
+    hosts: tuple[str, ...]
+    routers: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...]  # (host, platform)
+
+    def notes(self) -> list[str]:
+        if not self.skipped:
+            return []
+        names = ", ".join(f"{n} ({p})" for n, p in self.skipped)
+        return [f"left out of the twin (the lab cannot build these platforms yet): {names}"]
+
+
+def _platform_name(name: str) -> str:
+    found = platforms.lookup(name)
+    return found.name if found is not None else name
+
+
+def plan(source: str) -> TwinPlan:
+    """Load and validate the source inventory (InventoryError: exit 2, as `validate`)."""
+    from loopbackctl import inventory
+
+    inv, _warnings = inventory.load(source)
+    hosts: list[str] = []
+    routers: list[str] = []
+    skipped: list[tuple[str, str]] = []
+    for host in inv.hosts.values():
+        kind = KINDS.get(_platform_name(host.platform))
+        if kind == "linux":
+            hosts.append(host.name)
+        elif kind == "frr":
+            routers.append(host.name)
+        else:
+            skipped.append((host.name, host.platform))
+    if not hosts and not routers:
+        raise LabError(f"{source}: no host the lab can build (Linux or FRR) to twin")
+    return TwinPlan(Path(source), tuple(hosts), tuple(routers), tuple(skipped))
+
+
+def _sources(source: Path) -> tuple[dict[str, Any], dict[str, Path | Any]]:
+    """(raw hosts mapping, {section: file to copy, or the section's data})."""
+    if source.is_dir():
+        found = {p.stem: p for p in sorted(source.iterdir()) if p.suffix in (".yaml", ".yml")}
+        hosts = yaml.safe_load(found["hosts"].read_text()) or {}
+        return hosts, {s: found[s] for s in SECTIONS if s in found}
+    doc = yaml.safe_load(source.read_text()) or {}
+    return doc.get("hosts") or {}, {s: doc[s] for s in SECTIONS if doc.get(s) is not None}
+
+
+def _connection(node: Node, key_file: Path) -> dict[str, Any]:
+    extras = {"key_file": str(key_file), "allow_agent": False}
+    return {"hostname": node.ip4, "port": node.port, "username": "root", "extras": extras}
+
+
+def host_entry(raw: Mapping[str, Any] | None, node: Node, key_file: Path) -> dict[str, Any]:
+    """The user's entry with the lab device's connection in place of theirs."""
+    entry = dict(raw or {})
+    entry.pop("password", None)
+    entry.update(hostname=node.ip4, port=node.port, username="root")
+    entry["connection_options"] = {"netmiko": _connection(node, key_file)}
+    data = dict(entry.get("data") or {})
+    if node.kind == "linux":
+        # Netplan files go to the device's private /etc/netplan (or its own directory
+        # where this machine has none), never to a path of this machine.
+        private = sshd.node_binds(node)
+        data["netplan_dir"] = sshd.NETPLAN_DIR if private else str(node.netplan_dir)
+    entry["data"] = data
+    return entry
+
+
+def write(tp: TwinPlan, nodes: Sequence[Node], target: Path, key_file: Path) -> list[Path]:
+    """The twin inventory in `target`; returns the files written."""
+    raw_hosts, sections = _sources(tp.source)
+    by_name = {n.name: n for n in nodes}
+    hosts = {name: host_entry(raw_hosts.get(name), by_name[name], key_file)
+             for name in (*tp.hosts, *tp.routers)}  # fmt: skip
+    target.mkdir(parents=True, exist_ok=True)
+    written = [target / "hosts.yaml"]
+    written[0].write_text(lab_inventory.dump(hosts))
+    for section, src in sections.items():
+        out = target / f"{section}.yaml"
+        if isinstance(src, Path):
+            shutil.copyfile(src, out)
+        else:
+            out.write_text(lab_inventory.dump(src))
+        written.append(out)
+    check(target, by_name, key_file)
+    return written
+
+
+def check(target: Path, nodes: Mapping[str, Node], key_file: Path) -> None:
+    """LabError unless every host of the twin resolves to its lab device."""
+    from loopbackctl import inventory
+
+    inv, _warnings = inventory.load(str(target))
+    if set(inv.hosts) != set(nodes):
+        raise LabError(f"twin inventory {target} does not hold exactly the lab's devices")
+    for name, host in inv.hosts.items():
+        params = inventory.connection_parameters(host, "netmiko")
+        node = nodes[name]
+        want = (node.ip4, node.port, "root", str(key_file))
+        got = (params["hostname"], params["port"], params["username"],
+               params["extras"].get("key_file"))  # fmt: skip
+        if got != want:
+            raise LabError(f"twin host {name} would connect to {got[0]}:{got[1]}: refused")
