@@ -108,6 +108,7 @@ class Lab:
         self.routes: list[tuple[str, str]] = []
         self.sudo_uid = -1
         self.extra: dict[str, Any] = {}
+        self.notes: list[str] = []
         self.timings: dict[str, float] = {}
         self._by_name: dict[str, Node] = {}
         self._started = False
@@ -220,6 +221,10 @@ class Lab:
             routers=bool(self.spec.routers),
             sudo=self.spec.login.sudo_user is not None,
         )
+        problems, self.notes = prereq.capacity(len(self.spec.hosts + self.spec.routers),
+                                                len(self.spec.routers))  # fmt: skip
+        if problems:
+            raise LabError(problems[0])
         self._started = True
         t0 = time.monotonic()
         try:
@@ -238,6 +243,7 @@ class Lab:
             ("namespaces", self._make_namespaces),
             ("sshd -T", self._check_configs),
             ("sshd", self._launch),
+            ("ospf", self._converge),
         )
         for name, phase in phases:
             t = time.monotonic()
@@ -327,6 +333,8 @@ class Lab:
         for node in self.nodes:
             node.dir.mkdir(mode=0o755)
             node.netplan_dir.mkdir(mode=0o755)
+            if self.spec.lean:
+                sshd.make_home(node)
             node.config_file.write_text(sshd.config_text(node, files, self.prefix, self.spec.login))
             if node.kind == "frr":
                 seeded = self.spec.seeded(node) if self.spec.seeded else ()
@@ -339,7 +347,9 @@ class Lab:
             root.append(f"link add {n.veth} type veth peer name eth0 netns {n.netns}")
             root.append(f"link set {n.veth} addrgenmode none master {n.bridge} group {group} up")
         root += frr.link_commands(self.links, {r.name: r.netns for r in self.routers})
+        t = time.monotonic()
         netns.ip_batch(root)
+        self.timings["namespaces:root"] = time.monotonic() - t
         jobs = [([netns.IP, "-n", n.netns, "-batch", "-"], self._netns_text(n)) for n in self.nodes]
         errors = netns.run_many(jobs)
         if errors:
@@ -369,8 +379,8 @@ class Lab:
                 sshd.check_config(node)
 
     def _mounts(self, node: Node) -> list[tuple[str, Path, str]]:
-        mounts = sshd.binds(self.files, self.spec.login, lean=self.spec.lean)
-        mounts += sshd.node_binds(node)
+        mounts = sshd.binds(self.files, self.spec.login)
+        mounts += sshd.node_binds(node, lean=self.spec.lean)
         if node.kind == "frr":
             mounts += frr.binds(node)
         return mounts
@@ -381,6 +391,18 @@ class Lab:
             sshd.launch(node, self._mounts(node), frr.pre_sshd() if node.kind == "frr" else ())
         self.save()
         sshd.wait_listening(todo, self.start_timeout)
+
+    def _converge(self) -> None:
+        """Wait until every router has a Full OSPF adjacency on each of its links."""
+        pending = [r for r in self.routers if r.name not in self.spec.no_sshd]
+        deadline = time.monotonic() + max(self.start_timeout, 30.0)
+        while pending:
+            pending = [r for r in pending if not frr.converged(r, self.links)]
+            if pending and time.monotonic() > deadline:
+                names = ", ".join(r.name for r in pending[:10])
+                raise LabError(f"OSPF did not converge within the time allowed: {names}")
+            if pending:
+                time.sleep(0.1)
 
     def close(self) -> None:
         """Tear down: processes, root-side veths, bridges, namespaces, files."""

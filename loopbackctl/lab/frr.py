@@ -204,6 +204,13 @@ def ospf_neighbors(router: Node) -> dict[str, str]:
     return out
 
 
+def converged(router: Node, links: Sequence[Link]) -> bool:
+    """The router has a Full OSPF adjacency on each of its links."""
+    expected = sum(1 for ln in links if router.name in (ln.a, ln.b))
+    full = sum(1 for s in ospf_neighbors(router).values() if s.startswith("Full"))
+    return full >= expected
+
+
 def set_link(router_ns: str, ifname: str, up: bool) -> None:
     """Set one end of a link down (both ends lose carrier: the cable is cut) or up."""
     netns.run([netns.IP, "-n", router_ns, "link", "set", "dev", ifname, "up" if up else "down"])

@@ -59,3 +59,40 @@ def require(subject: str, *, routers: bool = False, sudo: bool = False) -> None:
     problems = missing(routers=routers, sudo=sudo)
     if problems:
         raise LabUnavailable(problems[0].sentence(subject))
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def capacity(devices: int, routers: int) -> tuple[list[str], list[str]]:
+    """(problems, notes) about this machine's limits for a lab of that size: processes
+    (one sshd per device, three FRR daemons per router) against kernel.pid_max and
+    kernel.threads-max; the root namespace's neighbour table (one entry per device it
+    talks to) against gc_thresh3."""
+    needed = devices + 3 * routers + 64
+    running = sum(1 for e in os.scandir("/proc") if e.name.isdigit())
+    problems = []
+    for key in ("pid_max", "threads-max"):
+        limit = _read_int(f"/proc/sys/kernel/{key}")
+        if limit is not None and running + needed > limit:
+            problems.append(
+                f"a lab of {devices} devices needs about {needed} processes and "
+                f"{running} run already, above kernel.{key} = {limit}: raise it "
+                f"(sysctl -w kernel.{key}={2 * (running + needed)})"
+            )
+    notes = []
+    for family in ("ipv4", "ipv6"):
+        key = f"net.{family}.neigh.default.gc_thresh3"
+        limit = _read_int("/proc/sys/" + key.replace(".", "/"))
+        if limit is not None and devices > limit - 128:
+            notes.append(
+                f"{key} = {limit} is close to the {devices} devices this machine talks "
+                f"to: a run over all of them may lose some; raise it "
+                f"(sysctl -w {key}={2 * devices + 1024})"
+            )
+    return problems, notes

@@ -3,11 +3,14 @@
 Each sshd starts under ``ip netns exec NS unshare --uts --mount --propagation private``:
 its own hostname, and its own mount namespace in which — and only there — files are
 bind-mounted over the machine's: ``/etc/shadow`` by a generated one (root unlocked for
-keys, or a password hash), the login records by scratch files, with a lean shell root's
-dot files by an empty file (a session then does not pay for ``pyenv init``), with a sudo
-user ``/etc/passwd``, ``/etc/group`` and ``/etc/sudoers`` by copies that add that user,
-``/etc/netplan`` by a private directory, and for a router ``/etc/frr`` and
-``/var/run/frr`` by the router's own. The real files under /etc are never written.
+keys, or a password hash); ``/var/log`` by an empty directory (sshd then writes no login
+records) and ``/run/utmp`` by a scratch file; with a lean shell ``/root`` by the device's
+own home, whose dot files are empty (a session then does not pay for ``pyenv init``, and
+what sessions write there stays in the lab); with a sudo user ``/etc/passwd``,
+``/etc/group`` and ``/etc/sudoers`` by copies that add that user; ``/etc/netplan`` by a
+private directory; and for a router ``/etc/frr`` and ``/var/run/frr`` by the router's
+own. The real files under /etc are never written. Each bind costs a `mount` process, the
+largest part of a device's start: whole directories are bound where files would do.
 The namespaces' mounts of /run/netns are dropped there too, so no sshd keeps another
 lab's namespaces alive.
 """
@@ -32,10 +35,11 @@ OPENSSL = "/usr/bin/openssl"
 SUDO = "/usr/bin/sudo"
 NETPLAN_DIR = "/etc/netplan"
 
-# Root's dot files blanked in a lean host; only those that exist are covered.
-DOTFILES = ("/root/.bashrc", "/root/.profile", "/root/.bash_profile", "/root/.bash_login")
-# Login records sshd writes without PAM; each one that exists gets its own scratch file.
-LOGFILES = ("/var/log/wtmp", "/var/log/btmp", "/var/log/lastlog", "/run/utmp")
+# Root's dot files, empty in a lean host's home (those that exist on this machine).
+DOTFILES = (".bashrc", ".profile", ".bash_profile", ".bash_login")
+ROOT_HOME = "/root"
+LOG_DIR = "/var/log"  # wtmp, btmp, lastlog: sshd (without PAM) writes them when they exist
+UTMP = "/run/utmp"
 
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,30}")
 SUDO_UIDS = range(64000, 65000)  # first uid (and gid) free in the real passwd/group
@@ -114,15 +118,16 @@ class Files:
     def known_hosts(self) -> Path:
         return self.state_dir / "known_hosts"
 
-    @property
-    def empty(self) -> Path:
-        return self.state_dir / "empty"
-
     def sudo_home(self, user: str) -> Path:
         return self.state_dir / f"home-{user}"
 
-    def log_scratch(self, logfile: str) -> Path:
-        return self.state_dir / ("log-" + os.path.basename(logfile))
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "log"
+
+    @property
+    def utmp(self) -> Path:
+        return self.state_dir / "utmp"
 
 
 def make_keys(files: Files, prefix: str) -> None:
@@ -143,7 +148,6 @@ def make_keys(files: Files, prefix: str) -> None:
             raise LabError(f"ssh-keygen failed: {err.decode(errors='replace').strip()}")
     files.authorized_keys.write_text(files.client_key.with_suffix(".pub").read_text())
     files.known_hosts.write_text("")
-    files.empty.write_text("")
 
 
 def make_login_files(files: Files, prefix: str, login: Login) -> int:
@@ -157,9 +161,9 @@ def make_login_files(files: Files, prefix: str, login: Login) -> int:
     uid = -1
     if login.sudo_user is not None:
         uid = _make_sudo_user(files, prefix, login, days)
-    for logfile in LOGFILES:
-        if os.path.isfile(logfile):
-            files.log_scratch(logfile).write_text("")
+    files.log_dir.mkdir(mode=0o755)
+    if os.path.isfile(UTMP):
+        files.utmp.write_text("")
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     return uid
 
@@ -268,23 +272,34 @@ def config_text(node: Node, files: Files, prefix: str, login: Login) -> str:
     )
 
 
-def binds(files: Files, login: Login, *, lean: bool) -> list[tuple[str, Path, str]]:
+def binds(files: Files, login: Login) -> list[tuple[str, Path, str]]:
     """(mode, source, target) bind mounts every device of the lab gets."""
-    out: list[tuple[str, Path, str]] = []
-    if lean:
-        out += [("ro", files.empty, f) for f in DOTFILES if os.path.isfile(f)]
-    out.append(("ro", files.state_dir / "shadow", "/etc/shadow"))
+    out: list[tuple[str, Path, str]] = [("ro", files.state_dir / "shadow", "/etc/shadow")]
     if login.sudo_user is not None:
         out += [("ro", files.state_dir / n, f"/etc/{n}") for n in ("passwd", "group", "sudoers")]
-    out += [("rw", files.log_scratch(f), f) for f in LOGFILES if files.log_scratch(f).exists()]
+    out.append(("ro", files.log_dir, LOG_DIR))
+    if files.utmp.exists():
+        out.append(("rw", files.utmp, UTMP))
     return out
 
 
-def node_binds(node: Node) -> list[tuple[str, Path, str]]:
-    """The device's private /etc/netplan (only where the machine has that directory)."""
+def make_home(node: Node) -> None:
+    """A lean device's /root: the machine's dot files, empty."""
+    home = node.dir / "home"
+    home.mkdir(mode=0o700)
+    for name in DOTFILES:
+        if os.path.isfile(os.path.join(ROOT_HOME, name)):
+            (home / name).write_text("")
+
+
+def node_binds(node: Node, *, lean: bool) -> list[tuple[str, Path, str]]:
+    """The device's own: a lean /root, and /etc/netplan where the machine has one."""
+    out: list[tuple[str, Path, str]] = []
+    if lean:
+        out.append(("rw", node.dir / "home", ROOT_HOME))
     if os.path.isdir(NETPLAN_DIR):
-        return [("rw", node.netplan_dir, NETPLAN_DIR)]
-    return []
+        out.append(("rw", node.netplan_dir, NETPLAN_DIR))
+    return out
 
 
 def check_config(node: Node) -> None:

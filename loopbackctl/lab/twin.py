@@ -17,6 +17,7 @@ resolved connection is checked to be the lab device's; otherwise the twin is ref
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ def host_entry(raw: Mapping[str, Any] | None, node: Node, key_file: Path) -> dic
     if node.kind == "linux":
         # Netplan files go to the device's private /etc/netplan (or its own directory
         # where this machine has none), never to a path of this machine.
-        private = sshd.node_binds(node)
+        private = os.path.isdir(sshd.NETPLAN_DIR)
         data["netplan_dir"] = sshd.NETPLAN_DIR if private else str(node.netplan_dir)
     entry["data"] = data
     return entry
@@ -139,7 +140,7 @@ def check(target: Path, nodes: Mapping[str, Node], key_file: Path) -> None:
         params = inventory.connection_parameters(host, "netmiko")
         node = nodes[name]
         want = (node.ip4, node.port, "root", str(key_file))
-        got = (params["hostname"], params["port"], params["username"],
+        got = (params["hostname"], params["port"] or 22, params["username"],
                params["extras"].get("key_file"))  # fmt: skip
         if got != want:
             raise LabError(f"twin host {name} would connect to {got[0]}:{got[1]}: refused")

@@ -1,0 +1,286 @@
+"""`loopbackctl lab`: up, status, down and reaping from the command line, the README's
+first set-up (apply and verify on a lab), two labs side by side, rehearsal twins.
+
+`lab up` runs as a real subprocess (its keeper outlives it, as it does for a user); every
+test removes its labs with `lab down` even when it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from loopbackctl.lab import netns, state
+from tests.bed.fixtures import require_linux_bed
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "loopbackctl"]
+
+
+def run(argv: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def lab(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return run([*CLI, "lab", *argv], cwd)
+
+
+def printed_commands(out: str) -> list[list[str]]:
+    """The commands `lab up` printed after "next:", as argv for this interpreter."""
+    lines = out.split("next:\n", 1)[1].splitlines()
+    cmds = [shlex.split(line.strip()) for line in lines if line.startswith("  loopbackctl ")]
+    return [[*CLI, *c[1:]] for c in cmds]
+
+
+def pointer(directory: Path) -> dict[str, object]:
+    return dict(json.loads((directory / "lab.json").read_text()))
+
+
+def kernel_names(prefix: str) -> list[str]:
+    """Namespaces and root links whose name starts with the prefix."""
+    links = json.loads(subprocess.run(["ip", "-j", "link"], capture_output=True, text=True).stdout)
+    spaces = os.listdir(netns.NETNS_DIR) if os.path.isdir(netns.NETNS_DIR) else []
+    return sorted(
+        [n for n in spaces if n.startswith(prefix)]
+        + [ln["ifname"] for ln in links if ln["ifname"].startswith(prefix)]
+    )
+
+
+def lab_pids(prefix: str) -> list[int]:
+    """Every process inside the lab's namespaces, and its keeper."""
+    names = netns.netns_names(state.netns_pattern(prefix))
+    pids = [p for ps in netns.pids_in_netns(names).values() for p in ps]
+    owner = state.Owner.read(state.BASE_DIR / prefix)
+    return pids + ([owner.pid] if owner else [])
+
+
+@pytest.fixture
+def labs(tmp_path: Path) -> Iterator[list[Path]]:
+    """Directories of labs a test makes; each gets `lab down` at the end."""
+    require_linux_bed()
+    dirs: list[Path] = []
+    yield dirs
+    for d in dirs:
+        lab(tmp_path, "down", "--dir", str(d))
+
+
+def up(tmp_path: Path, labs: list[Path], name: str, *argv: str) -> tuple[Path, str]:
+    d = tmp_path / name
+    labs.append(d)
+    res = lab(tmp_path, "up", "--dir", name, *argv)
+    assert res.returncode == 0, res.stderr + res.stdout
+    return d, res.stdout
+
+
+# ------------------------------------------------------------------- the README's first set-up
+
+
+def test_up_apply_verify_down_leaves_nothing(tmp_path: Path, labs: list[Path]) -> None:
+    d, out = up(tmp_path, labs, "lab", "--hosts", "3", "--routers", "3")
+    prefix = str(pointer(d)["prefix"])
+    assert out.startswith(f"lab {prefix} up in ")
+    assert "3 Linux host(s), 3 FRR router(s)" in out
+    apply, verify, down = printed_commands(out)
+    assert down[-3:] == ["down", "--dir", "lab"]
+    assert sorted(p.name for p in d.iterdir()) == [
+        "README.md", "id_ed25519", "id_ed25519.pub", "inventory", "known_hosts", "lab.json"
+    ]  # fmt: skip
+    hosts = yaml.safe_load((d / "inventory" / "hosts.yaml").read_text())
+    assert set(hosts) == {"h1", "h2", "h3"}  # routers join once an frr platform exists
+    assert "r1, r2, r3 (FRRouting, OSPF) run but are not in the inventory" in out
+
+    status = lab(tmp_path, "status")
+    assert status.returncode == 0, status.stdout
+    assert "healthy" in status.stdout and status.stdout.count(" ok ") == 6
+
+    # apply has work on some hosts (h2 lacks its IPv6 loopback, h3 both), none on h1.
+    first = run([*apply, "--format", "json"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    report = {h["name"]: h for h in json.loads(first.stdout)["hosts"]}
+    assert {n: h["status"] for n, h in report.items()} == {
+        "h1": "ok", "h2": "changed", "h3": "changed"
+    }  # fmt: skip
+    assert len(report["h3"]["changes"]) == 2
+    assert run(verify, tmp_path).returncode == 0
+    again = run([*apply, "--format", "json"], tmp_path)
+    assert {h["status"] for h in json.loads(again.stdout)["hosts"]} == {"ok"}
+
+    pids = lab_pids(prefix)
+    assert len(pids) >= 6 + 3 * 3 + 1  # sshd each, zebra/ospfd/staticd each, the keeper
+    assert kernel_names(prefix)
+    res = run(down, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert kernel_names(prefix) == []
+    assert [p for p in pids if netns.alive(p)] == []
+    assert not (state.BASE_DIR / prefix).exists()
+    assert not d.exists()
+    again_down = lab(tmp_path, "down")
+    assert again_down.returncode == 0
+    assert "nothing to remove" in again_down.stdout
+
+
+def test_two_labs_side_by_side(tmp_path: Path, labs: list[Path]) -> None:
+    a, out_a = up(tmp_path, labs, "a", "--hosts", "2", "--routers", "0")
+    b, out_b = up(tmp_path, labs, "b", "--hosts", "2", "--routers", "0")
+    pa, pb = pointer(a)["prefix"], pointer(b)["prefix"]
+    assert pa != pb
+    addr_a = {
+        h["hostname"] for h in yaml.safe_load((a / "inventory/hosts.yaml").read_text()).values()
+    }
+    addr_b = {
+        h["hostname"] for h in yaml.safe_load((b / "inventory/hosts.yaml").read_text()).values()
+    }
+    assert addr_a.isdisjoint(addr_b)
+    apply_a = printed_commands(out_a)[0]
+    assert run(apply_a, tmp_path).returncode == 0
+    assert lab(tmp_path, "down", "--dir", "a").returncode == 0
+    assert kernel_names(str(pa)) == []
+    status_b = lab(tmp_path, "status", "--dir", "b")
+    assert status_b.returncode == 0, status_b.stdout
+    verify_b = run(printed_commands(out_b)[1], tmp_path)
+    assert verify_b.returncode == 1  # b's seeded drift is untouched by a's apply
+    assert run(printed_commands(out_b)[0], tmp_path).returncode == 0
+    assert run(printed_commands(out_b)[1], tmp_path).returncode == 0
+
+
+def test_a_lab_whose_keeper_was_killed_is_reaped_by_the_next_lab_up(
+    tmp_path: Path, labs: list[Path]
+) -> None:
+    a, _ = up(tmp_path, labs, "a", "--hosts", "2", "--routers", "2")
+    prefix = str(pointer(a)["prefix"])
+    keeper = state.Owner.read(state.BASE_DIR / prefix)
+    assert keeper is not None and keeper.is_keeper(state.BASE_DIR / prefix)
+    pids = lab_pids(prefix)
+    os.kill(keeper.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while netns.alive(keeper.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    status = lab(tmp_path, "status", "--dir", "a")
+    assert status.returncode == 1
+    assert "DEAD" in status.stdout
+    assert kernel_names(prefix)  # nothing reaps it before the next build
+    up(tmp_path, labs, "b", "--hosts", "1", "--routers", "0")
+    assert kernel_names(prefix) == []
+    assert [p for p in pids if netns.alive(p)] == []
+    assert not (state.BASE_DIR / prefix).exists()
+    assert not a.exists()  # its files went with it
+    assert lab(tmp_path, "status", "--dir", "b").returncode == 0
+    again = lab(tmp_path, "down", "--dir", "a")
+    assert again.returncode == 0 and "nothing to remove" in again.stdout
+
+
+def test_interrupted_lab_up_leaves_nothing(tmp_path: Path, labs: list[Path]) -> None:
+    labs.append(tmp_path / "big")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [*CLI, "lab", "up", "--dir", "big", "--hosts", "250", "--routers", "0"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _building(tmp_path / "big"):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err
+    assert _building(tmp_path / "big") == []
+    assert not (tmp_path / "big").exists()
+
+
+def _building(directory: Path) -> list[str]:
+    """Prefixes of labs recorded for `directory` (while being built, too)."""
+    target = str(directory.resolve())
+    return [
+        sd.name
+        for sd in state.state_dirs(state.BASE_DIR)
+        if state.read_state(sd).get("dir") == target
+    ]
+
+
+# ------------------------------------------------------------------------------- refusals
+
+
+def test_refusals_exit_2_with_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loopbackctl.cli import main
+    from loopbackctl.lab import frr, sshd
+
+    def refused(*argv: str) -> str:
+        assert main(list(argv)) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0, err
+        return err
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine\n")
+    assert "full is not empty" in refused("lab", "up", "--dir", "full")
+    assert "drop --hosts" in refused("lab", "up", "--from", "inventory", "--hosts", "2")
+    monkeypatch.setattr(frr, "ZEBRA", "/nonexistent/zebra")
+    err = refused("lab", "up", "--routers", "2")
+    assert err == (
+        "loopbackctl: error: lab up needs /nonexistent/zebra, which is missing: "
+        "install the Debian package frr (apt-get install frr)"
+    )
+    monkeypatch.setattr(sshd, "SSHD", "/nonexistent/sshd")
+    assert "install the Debian package openssh-server" in refused("lab", "up", "--routers", "0")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    for action in ("up", "down", "status"):
+        assert refused("lab", action) == (
+            f"loopbackctl: error: lab {action} needs root (network namespaces, sshd): "
+            "run it as root"
+        )
+    assert not (tmp_path / "lab").exists()
+
+
+# ------------------------------------------------------------------------ rehearsal twin
+
+
+def test_twin_of_the_shipped_example_converges(tmp_path: Path, labs: list[Path]) -> None:
+    source = ROOT / "inventory"
+    d, out = up(tmp_path, labs, "twin", "--from", str(source))
+    assert "left out of the twin" in out and "r1 (cisco_ios), r2 (cisco_ios)" in out
+    inv = d / "inventory"
+    hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
+    original = yaml.safe_load((source / "hosts.yaml").read_text())
+    assert set(hosts) == {"web1", "web2"}
+    for name, entry in hosts.items():
+        assert entry["groups"] == original[name]["groups"]
+        assert entry["data"]["loopbacks"] == original[name]["data"]["loopbacks"]
+        assert entry["hostname"].startswith("198.19.")
+    assert hosts["web2"]["data"]["persist"] == "netplan"
+    for f in ("groups.yaml", "defaults.yaml"):
+        assert (inv / f).read_bytes() == (source / f).read_bytes()
+
+    apply, verify, _ = printed_commands(out)
+    res = run([*apply, "--format", "json"], tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert {h["name"]: h["status"] for h in json.loads(res.stdout)["hosts"]} == {
+        "web1": "changed", "web2": "changed"
+    }  # fmt: skip
+    assert run(verify, tmp_path).returncode == 0
+    # web2 persisted into its own /etc/netplan, never this machine's.
+    prefix = str(pointer(d)["prefix"])
+    web2 = next(
+        n for n in state.read_state(state.BASE_DIR / prefix)["nodes"] if n["name"] == "web2"
+    )
+    assert (Path(web2["dir"]) / "netplan" / "60-loopbackctl-lo.yaml").exists()
+    assert not Path("/etc/netplan/60-loopbackctl-lo.yaml").exists()
+    hostname = run(["ssh", "-i", str(d / "id_ed25519"), "-o", f"UserKnownHostsFile={d}/known_hosts",
+                    "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                    f"root@{hosts['web1']['hostname']}", "hostname"], tmp_path)  # fmt: skip
+    assert hostname.stdout.strip() == "web1", hostname.stderr
