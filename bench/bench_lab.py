@@ -96,7 +96,7 @@ def main_bench() -> int:
     ap.add_argument("--verify", action="store_true", help="also run verify over every host")
     ap.add_argument("--workers", type=int, default=16)
     args = ap.parse_args()
-    problems = prereq.missing(routers=args.routers > 0)
+    problems = prereq.missing(["frr"] if args.routers else [])
     if problems:
         print("cannot run: " + "; ".join(str(p) for p in problems), file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ test removes its labs with `lab down` even when it fails.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shlex
@@ -100,7 +101,7 @@ def test_up_apply_verify_down_leaves_nothing(tmp_path: Path, labs: list[Path]) -
     ]  # fmt: skip
     hosts = yaml.safe_load((d / "inventory" / "hosts.yaml").read_text())
     assert set(hosts) == {"h1", "h2", "h3"}  # routers join once an frr platform exists
-    assert "r1, r2, r3 (FRRouting, OSPF) run but are not in the inventory" in out
+    assert "r1, r2, r3 (FRR routers) run but are not in the inventory" in out
 
     status = lab(tmp_path, "status")
     assert status.returncode == 0, status.stdout
@@ -217,7 +218,12 @@ def test_refusals_exit_2_with_one_sentence(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from loopbackctl.cli import main
-    from loopbackctl.lab import frr, sshd
+    from loopbackctl.lab import kinds, service, sshd
+
+    def no_build(*args: object, **kw: object) -> None:
+        raise AssertionError("a refused lab up must not start a builder")
+
+    monkeypatch.setattr(service.subprocess, "Popen", no_build)
 
     def refused(*argv: str) -> str:
         assert main(list(argv)) == 2
@@ -230,7 +236,10 @@ def test_refusals_exit_2_with_one_sentence(
     (tmp_path / "full" / "notes.txt").write_text("mine\n")
     assert "full is not empty" in refused("lab", "up", "--dir", "full")
     assert "drop --hosts" in refused("lab", "up", "--from", "inventory", "--hosts", "2")
-    monkeypatch.setattr(frr, "ZEBRA", "/nonexistent/zebra")
+    frr = kinds.kind("frr")
+    monkeypatch.setitem(
+        kinds.registry(), "frr", dataclasses.replace(frr, needs=(("/nonexistent/zebra", "frr"),))
+    )
     err = refused("lab", "up", "--routers", "2")
     assert err == (
         "loopbackctl: error: lab up needs /nonexistent/zebra, which is missing: "

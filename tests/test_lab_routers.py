@@ -17,7 +17,7 @@ from loopbackctl.lab.node import Node
 
 
 def require_routers() -> None:
-    problems = prereq.missing(routers=True)
+    problems = prereq.missing(["frr"])
     if problems:
         pytest.fail("FRR lab unavailable: " + "; ".join(map(str, problems)), pytrace=False)
 

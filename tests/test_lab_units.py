@@ -11,7 +11,7 @@ import yaml
 
 from loopbackctl import platforms
 from loopbackctl.errors import InventoryError
-from loopbackctl.lab import addresses, frr, inventory, state, twin
+from loopbackctl.lab import addresses, fabric, frr, inventory, state, twin
 from loopbackctl.lab.addresses import Slot, pick_slots, slots_needed
 from loopbackctl.lab.errors import LabError
 from loopbackctl.lab.node import Node
@@ -108,10 +108,10 @@ def test_lab_inventory_loads(tmp_path: Path) -> None:
 
 
 def test_frr_config_and_topology() -> None:
-    assert frr.topology(1) == [] and frr.topology(2) == [(0, 1)]
-    assert frr.topology(3) == [(0, 1), (1, 2), (2, 0)]
+    assert fabric.topology(1) == [] and fabric.topology(2) == [(0, 1)]
+    assert fabric.topology(3) == [(0, 1), (1, 2), (2, 0)]
     routers = [node(f"r{i}", "frr", i, host=i) for i in (1, 2, 3)]
-    links = frr.make_links(routers, Slot(9))
+    links = fabric.make_links(routers, Slot(9))
     assert [(ln.a, ln.if_a, ln.b, ln.if_b) for ln in links] == [
         ("r1", "eth1", "r2", "eth1"), ("r2", "eth2", "r3", "eth1"), ("r3", "eth2", "r1", "eth2")
     ]  # fmt: skip
@@ -138,9 +138,8 @@ def test_twin_connection_wins_over_every_group(tmp_path: Path) -> None:
             "extras": {"ssh_config_file": "/prod/ssh_config", "key_file": "/prod/key"}}}},
     }))  # fmt: skip
     plan = twin.plan(str(src))
-    assert (
-        plan.hosts == ("web",) and plan.routers == () and plan.skipped == (("edge", "cisco_ios"),)
-    )
+    assert plan.devices == (("linux", "web"),)
+    assert plan.skipped == (("edge", "cisco_ios"),)
     assert "edge (cisco_ios)" in plan.notes()[0]
     web = node("web")
     twin.write(plan, [web], tmp_path / "twin", Path("/lab/id_ed25519"))
@@ -183,7 +182,7 @@ def test_twin_with_routers_when_an_frr_platform_exists(
         "core1": {"hostname": "192.0.2.2", "platform": "frr"},
         "core2": {"hostname": "192.0.2.3", "platform": "frr"},
         "pe1": {"hostname": "192.0.2.4", "platform": "cisco_ios"},
-    }))  # fmt: skip
+    }, sort_keys=False))  # fmt: skip
     plan = twin.plan(str(tmp_path))
-    assert (plan.hosts, plan.routers) == (("h",), ("core1", "core2"))
+    assert plan.devices == (("linux", "h"), ("frr", "core1"), ("frr", "core2"))
     assert plan.skipped == (("pe1", "cisco_ios"),)

@@ -46,11 +46,9 @@ def up(args: argparse.Namespace) -> int:
 
 
 def _summary(result: UpResult) -> str:
-    hosts = sum(1 for d in result.devices if d.kind == "linux")
-    routers = len(result.devices) - hosts
     lines = [
-        f"lab {result.prefix} up in {result.seconds:.1f} s: {hosts} Linux host(s), "
-        f"{routers} FRR router(s), management {', '.join(result.slots)}",
+        f"lab {result.prefix} up in {result.seconds:.1f} s: {result.kinds}, "
+        f"management {', '.join(result.slots)}",
         f"  files in {result.dir}: inventory/, id_ed25519, known_hosts, README.md",
     ]
     if len(result.devices) <= SHOW_DEVICES:

@@ -25,10 +25,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from loopbackctl.lab import frr, netns, prereq, sshd, state, teardown
+from loopbackctl.lab import fabric, frr, netns, prereq, sshd, state, teardown
 from loopbackctl.lab.addresses import PER_SLOT, Slot, pick_slots, slots_needed
 from loopbackctl.lab.errors import LabError
-from loopbackctl.lab.node import KIND_LETTER, Kind, Link, Node
+from loopbackctl.lab.kinds import DeviceKind, Mount, kind, registry
+from loopbackctl.lab.node import Link, Node
 
 MAX_NODES = PER_SLOT * 16
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
@@ -39,12 +40,11 @@ Seeder = Callable[[Node], Sequence[IPInterface]]
 
 @dataclass(frozen=True)
 class LabSpec:
-    """What to build. `hosts` and `routers` are device names (hostnames inside them);
-    `seeded(node)` gives the lo addresses a device starts with; `kind` "lab" records
-    `dir`, the directory the lab's files were written to."""
+    """What to build. `devices` are (kind, name) pairs, the name being the device's
+    hostname; `seeded(node)` gives the lo addresses a device starts with; `kind` "lab"
+    records `dir`, the directory the lab's files were written to."""
 
-    hosts: tuple[str, ...] = ("h1", "h2", "h3")
-    routers: tuple[str, ...] = ()
+    devices: tuple[tuple[str, str], ...] = (("linux", "h1"), ("linux", "h2"), ("linux", "h3"))
     lean: bool = True
     lo_up: bool = True
     login: sshd.Login = field(default_factory=sshd.Login)
@@ -54,19 +54,40 @@ class LabSpec:
     seeded: Seeder | None = field(default=None, compare=False)
 
     @classmethod
+    def of(cls, hosts: Sequence[str] = (), routers: Sequence[str] = (), **kw: Any) -> LabSpec:
+        """Linux hosts and FRR routers with these names."""
+        devices = [("linux", h) for h in hosts] + [("frr", r) for r in routers]
+        return cls(devices=tuple(devices), **kw)
+
+    @classmethod
     def numbered(cls, hosts: int = 3, routers: int = 0, **kw: Any) -> LabSpec:
         """Hosts h1..hN and routers r1..rM."""
-        return cls(
-            hosts=tuple(f"h{i}" for i in range(1, hosts + 1)),
-            routers=tuple(f"r{i}" for i in range(1, routers + 1)),
-            **kw,
+        return cls.of(
+            [f"h{i}" for i in range(1, hosts + 1)], [f"r{i}" for i in range(1, routers + 1)], **kw
         )
+
+    def names(self, kind_name: str | None = None) -> tuple[str, ...]:
+        """Device names, of one kind or all."""
+        return tuple(n for k, n in self.devices if kind_name in (None, k))
+
+    @property
+    def kinds(self) -> list[DeviceKind]:
+        """The kinds present, in build order."""
+        present = {k for k, _ in self.devices}
+        return [k for name, k in registry().items() if name in present]
+
+    @property
+    def fabric(self) -> int:
+        """How many devices join the OSPF fabric."""
+        return sum(1 for k, _ in self.devices if kind(k).fabric)
 
     def check(self) -> None:
         """ValueError for a spec that cannot be built."""
-        names = self.hosts + self.routers
+        names = self.names()
         if not 1 <= len(names) <= MAX_NODES:
             raise ValueError(f"a lab holds 1..{MAX_NODES} devices, not {len(names)}")
+        for k, _ in self.devices:
+            kind(k)
         bad = [n for n in names if not NAME_RE.fullmatch(n)]
         if bad:
             raise ValueError(f"not usable as a hostname: {bad[0]!r}")
@@ -124,13 +145,23 @@ class Lab:
     def files(self) -> sshd.Files:
         return sshd.Files(self.state_dir)
 
+    def of_kind(self, kind_name: str) -> list[Node]:
+        return [n for n in self.nodes if n.kind == kind_name]
+
     @property
     def hosts(self) -> list[Node]:
-        return [n for n in self.nodes if n.kind == "linux"]
+        """The Linux hosts."""
+        return self.of_kind("linux")
 
     @property
     def routers(self) -> list[Node]:
-        return [n for n in self.nodes if n.kind == "frr"]
+        """The FRR routers."""
+        return self.of_kind("frr")
+
+    @property
+    def fabric(self) -> list[Node]:
+        """The devices of the OSPF fabric, in build order."""
+        return [n for n in self.nodes if kind(n.kind).fabric]
 
     @property
     def bridges(self) -> list[str]:
@@ -216,13 +247,9 @@ class Lab:
         """Build the lab; on any failure (or KeyboardInterrupt) tear down what exists."""
         if self._started:
             raise LabError("lab already started")
-        prereq.require(
-            "a lab",
-            routers=bool(self.spec.routers),
-            sudo=self.spec.login.sudo_user is not None,
-        )
-        problems, self.notes = prereq.capacity(len(self.spec.hosts + self.spec.routers),
-                                                len(self.spec.routers))  # fmt: skip
+        sudo = self.spec.login.sudo_user is not None
+        prereq.require("a lab", kinds=[k.name for k in self.spec.kinds], sudo=sudo)
+        problems, self.notes = prereq.capacity(len(self.spec.devices), self.spec.fabric)
         if problems:
             raise LabError(problems[0])
         self._started = True
@@ -243,7 +270,7 @@ class Lab:
             ("namespaces", self._make_namespaces),
             ("sshd -T", self._check_configs),
             ("sshd", self._launch),
-            ("ospf", self._converge),
+            ("settle", self._settle),
         )
         for name, phase in phases:
             t = time.monotonic()
@@ -254,12 +281,11 @@ class Lab:
         with state.locked(self.base_dir):
             self.timings["reaped"] = float(len(teardown.reap_unlocked(self.base_dir)))
             self.state_dir = state.claim(self.base_dir, state.Owner.current())
-            routers = len(self.spec.routers)
-            count = slots_needed(len(self.spec.hosts) + routers, routers)
+            count = slots_needed(len(self.spec.devices), self.spec.fabric)
             taken = state.taken_slots(self.base_dir, self.state_dir)
             start = int(self.prefix[2:], 16) % 256
             picked = pick_slots(count, taken, netns.machine_networks(), start)
-            if routers >= 2:
+            if self.spec.fabric >= 2:
                 self.link_slot = picked.pop()
             self.slots = picked
             self._make_nodes()
@@ -279,33 +305,34 @@ class Lab:
         return lines
 
     def _make_nodes(self) -> None:
-        kinds: list[tuple[Kind, str]] = [("linux", n) for n in self.spec.hosts]
-        kinds += [("frr", n) for n in self.spec.routers]
-        counters = {"linux": 0, "frr": 0}
-        files = self.files
-        for number, (kind, name) in enumerate(kinds, start=1):
-            counters[kind] += 1
-            index = counters[kind]
-            k = (number - 1) // PER_SLOT
-            short = f"{KIND_LETTER[kind]}{index}"
-            node = Node(
-                kind=kind,
-                index=index,
-                number=number,
-                name=name,
-                netns=f"{self.prefix}{short}",
-                veth=f"{self.prefix}v{number}",
-                bridge=self.bridges[k],
-                slot=self.slots[k],
-                host=(number - 1) % PER_SLOT + 1,
-                dir=self.state_dir / short,
-                key_file=files.client_key,
-                known_hosts=files.known_hosts,
-                password=self.spec.login.password,
-            )
-            self.nodes.append(node)
-            self._by_name[name] = node
-        self.links = frr.make_links(self.routers, self.link_slot)
+        order = list(registry())
+        devices = sorted(self.spec.devices, key=lambda d: order.index(d[0]))
+        counters = dict.fromkeys(order, 0)
+        for number, (kind_name, name) in enumerate(devices, start=1):
+            counters[kind_name] += 1
+            self._add_node(kind(kind_name), counters[kind_name], number, name)
+        self.links = fabric.make_links(self.fabric, self.link_slot)
+
+    def _add_node(self, k: DeviceKind, index: int, number: int, name: str) -> None:
+        slot = (number - 1) // PER_SLOT
+        short = f"{k.letter}{index}"
+        node = Node(
+            kind=k.name,
+            index=index,
+            number=number,
+            name=name,
+            netns=f"{self.prefix}{short}",
+            veth=f"{self.prefix}v{number}",
+            bridge=self.bridges[slot],
+            slot=self.slots[slot],
+            host=(number - 1) % PER_SLOT + 1,
+            dir=self.state_dir / short,
+            key_file=self.files.client_key,
+            known_hosts=self.files.known_hosts,
+            password=self.spec.login.password,
+        )
+        self.nodes.append(node)
+        self._by_name[name] = node
 
     def save(self) -> None:
         """Record everything made so far in state.json (before it is made)."""
@@ -336,9 +363,7 @@ class Lab:
             if self.spec.lean:
                 sshd.make_home(node)
             node.config_file.write_text(sshd.config_text(node, files, self.prefix, self.spec.login))
-            if node.kind == "frr":
-                seeded = self.spec.seeded(node) if self.spec.seeded else ()
-                frr.make_files(node, frr.config(node, self.links, seeded, self.prefix))
+            kind(node.kind).prepare(self, node)
 
     def _make_namespaces(self) -> None:
         group = teardown.link_group(self.prefix)
@@ -346,7 +371,7 @@ class Lab:
         for n in self.nodes:
             root.append(f"link add {n.veth} type veth peer name eth0 netns {n.netns}")
             root.append(f"link set {n.veth} addrgenmode none master {n.bridge} group {group} up")
-        root += frr.link_commands(self.links, {r.name: r.netns for r in self.routers})
+        root += fabric.link_commands(self.links, {r.name: r.netns for r in self.fabric})
         t = time.monotonic()
         netns.ip_batch(root)
         self.timings["namespaces:root"] = time.monotonic() - t
@@ -356,18 +381,12 @@ class Lab:
             raise LabError("configuring namespaces failed:\n" + "\n".join(errors[:20]))
 
     def _netns_text(self, node: Node) -> str:
-        lines = ["link set lo up"] if self.spec.lo_up or node.kind == "frr" else []
-        lines += [
+        lines = [
             "link set eth0 up",
             f"addr add {node.ip4}/24 dev eth0",
             f"addr add {node.ip6}/64 dev eth0 nodad",
+            *kind(node.kind).netns_lines(self, node),
         ]
-        if node.kind == "linux":
-            lines += [f"route add default via {node.gw4}", f"route add default via {node.gw6}"]
-            seeded = self.spec.seeded(node) if self.spec.seeded else ()
-            lines += [f"addr add {a} dev lo" for a in seeded]
-        else:
-            lines += frr.netns_lines(self.links, node.name)
         return "".join(line + "\n" for line in lines)
 
     def _check_configs(self) -> None:
@@ -378,31 +397,37 @@ class Lab:
                 seen.add(node.kind)
                 sshd.check_config(node)
 
-    def _mounts(self, node: Node) -> list[tuple[str, Path, str]]:
+    def _mounts(self, node: Node) -> list[Mount]:
         mounts = sshd.binds(self.files, self.spec.login)
         mounts += sshd.node_binds(node, lean=self.spec.lean)
-        if node.kind == "frr":
-            mounts += frr.binds(node)
-        return mounts
+        return mounts + kind(node.kind).mounts(node)
 
     def _launch(self, nodes: Sequence[Node] | None = None) -> None:
         todo = [n for n in (nodes or self.nodes) if n.name not in self.spec.no_sshd]
         for node in todo:
-            sshd.launch(node, self._mounts(node), frr.pre_sshd() if node.kind == "frr" else ())
+            sshd.launch(node, self._mounts(node), kind(node.kind).pre_sshd)
         self.save()
         sshd.wait_listening(todo, self.start_timeout)
 
-    def _converge(self) -> None:
-        """Wait until every router has a Full OSPF adjacency on each of its links."""
-        pending = [r for r in self.routers if r.name not in self.spec.no_sshd]
+    def _settle(self) -> None:
+        """Wait until every device is settled (routers: OSPF Full on each link)."""
+        pending = [
+            n
+            for n in self.nodes
+            if kind(n.kind).settled is not None and n.name not in self.spec.no_sshd
+        ]
         deadline = time.monotonic() + max(self.start_timeout, 30.0)
         while pending:
-            pending = [r for r in pending if not frr.converged(r, self.links)]
+            pending = [n for n in pending if not self._settled(n)]
             if pending and time.monotonic() > deadline:
-                names = ", ".join(r.name for r in pending[:10])
-                raise LabError(f"OSPF did not converge within the time allowed: {names}")
+                names = ", ".join(n.name for n in pending[:10])
+                raise LabError(f"not settled within {max(self.start_timeout, 30.0):g}s: {names}")
             if pending:
                 time.sleep(0.1)
+
+    def _settled(self, node: Node) -> bool:
+        settled = kind(node.kind).settled
+        return settled is None or settled(self, node)
 
     def close(self) -> None:
         """Tear down: processes, root-side veths, bridges, namespaces, files."""
@@ -426,9 +451,8 @@ class Lab:
         data = state.read_state(state_dir)
         lab = cls.__new__(cls)
         nodes = data.get("nodes", [])
-        hosts = tuple(n["name"] for n in nodes if n["kind"] == "linux")
-        routers = tuple(n["name"] for n in nodes if n["kind"] == "frr")
-        spec = LabSpec(hosts, routers, lean=bool(data.get("lean", True)),
+        devices = tuple((str(n["kind"]), str(n["name"])) for n in nodes)
+        spec = LabSpec(devices, lean=bool(data.get("lean", True)),
                        kind=data.get("kind", "bed"), dir=data.get("dir"))  # fmt: skip
         lab._reset(spec, base_dir or state_dir.parent, 20.0)
         lab.state_dir = state_dir
@@ -481,11 +505,11 @@ class Lab:
 
     def stop_sshd(self, node: str | Node, *, sessions: bool = True) -> None:
         """Kill the device's sshd by PID; with sessions=True also its open SSH sessions
-        (every process in its namespace but a router's FRR daemons)."""
+        (every process in its namespace but the kind's own daemons)."""
         n = self.node(node)
         pids: list[int] = []
         if sessions:
-            daemons = set(frr.daemon_pids(n).values()) if n.kind == "frr" else set()
+            daemons = kind(n.kind).daemons(n)
             pids = [p for p in netns.pids_in_netns([n.netns]).get(n.netns, [])
                     if p not in daemons]  # fmt: skip
         procs = [n.proc] if n.proc is not None else []
@@ -498,11 +522,11 @@ class Lab:
             raise LabError(f"{n.name}: processes would not die: {left}")
 
     def start_sshd(self, node: str | Node) -> None:
-        """(Re)start the device's sshd and wait until it listens (hosts only: a router's
-        sshd starts with its daemons)."""
+        """(Re)start the device's sshd and wait until it listens (not for a kind whose
+        sshd starts with its daemons, such as a router)."""
         n = self.node(node)
-        if n.kind != "linux":
-            raise LabError(f"{n.name}: start_sshd restarts a Linux host's sshd only")
+        if kind(n.kind).pre_sshd:
+            raise LabError(f"{n.name}: its sshd starts with its daemons; rebuild the lab")
         if n.proc is not None and n.proc.poll() is None:
             return
         sshd.launch(n, self._mounts(n))

@@ -25,12 +25,15 @@ import pwd
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopbackctl.lab import netns
-from loopbackctl.lab.addresses import Slot
 from loopbackctl.lab.errors import LabError
+from loopbackctl.lab.kinds import DeviceKind, Mount
 from loopbackctl.lab.node import Link, Node
+
+if TYPE_CHECKING:
+    from loopbackctl.lab.build import Lab
 
 FRR_DIR = "/usr/lib/frr"
 ZEBRA = f"{FRR_DIR}/zebra"
@@ -41,50 +44,13 @@ RUN_FRR = Path("/run/frr")
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
 
-def topology(count: int) -> list[tuple[int, int]]:
-    """Router index pairs (0-based) to link: a line of two, a ring of three or more."""
-    if count < 2:
-        return []
-    if count == 2:
-        return [(0, 1)]
-    return [(i, (i + 1) % count) for i in range(count)]
-
-
-def make_links(routers: Sequence[Node], slot: Slot | None) -> list[Link]:
-    """The fabric's links, interfaces named eth1, eth2, ... in each router."""
-    pairs = topology(len(routers))
-    if not pairs:
-        return []
-    assert slot is not None
-    used = {r.name: 0 for r in routers}
-    links = []
-    for k, (i, j) in enumerate(pairs):
-        a, b = routers[i], routers[j]
-        used[a.name] += 1
-        used[b.name] += 1
-        addr_a, addr_b = slot.link4(k)
-        links.append(
-            Link(a.name, b.name, f"eth{used[a.name]}", f"eth{used[b.name]}", addr_a, addr_b)
-        )
-    return links
-
-
-def link_commands(links: Sequence[Link], netns_of: dict[str, str]) -> list[str]:
-    """Root-namespace `ip` lines creating each link with its ends already in place."""
-    return [
-        f"link add {ln.if_a} netns {netns_of[ln.a]} type veth "
-        f"peer name {ln.if_b} netns {netns_of[ln.b]}"
-        for ln in links
-    ]
-
-
-def netns_lines(links: Sequence[Link], router: str) -> list[str]:
-    """`ip` lines inside a router's namespace: its link interfaces up (zebra sets their
-    addresses from frr.conf)."""
-    lines = []
-    for ln in links:
-        if router in (ln.a, ln.b):
-            lines.append(f"link set {ln.if_a if router == ln.a else ln.if_b} up")
+def netns_lines(lab: Lab, router: Node) -> list[str]:
+    """`ip` lines inside a router's namespace: lo and its link interfaces up (zebra sets
+    their addresses from frr.conf)."""
+    lines = ["link set lo up"]
+    for ln in lab.links:
+        if router.name in (ln.a, ln.b):
+            lines.append(f"link set {ln.if_a if router.name == ln.a else ln.if_b} up")
     return lines
 
 
@@ -154,13 +120,14 @@ def make_files(router: Node, text: str) -> None:
         os.chmod(etc / name, 0o640)
 
 
-def binds(router: Node) -> list[tuple[str, Path, str]]:
+def prepare(lab: Lab, router: Node) -> None:
+    """The router's frr.conf (with the spec's seeded lo addresses) and directories."""
+    seeded = lab.spec.seeded(router) if lab.spec.seeded else ()
+    make_files(router, config(router, lab.links, seeded, lab.prefix))
+
+
+def binds(router: Node) -> list[Mount]:
     return [("rw", router.dir / "etc", "/etc/frr"), ("rw", router.dir / "run", "/var/run/frr")]
-
-
-def pre_sshd() -> tuple[str, str]:
-    """The launcher's arguments that start the daemons before sshd."""
-    return ("frr", " ".join(DAEMONS))
 
 
 def daemon_pids(router: Node) -> dict[str, int | None]:
@@ -204,13 +171,52 @@ def ospf_neighbors(router: Node) -> dict[str, str]:
     return out
 
 
-def converged(router: Node, links: Sequence[Link]) -> bool:
-    """The router has a Full OSPF adjacency on each of its links."""
+def _full(router: Node, links: Sequence[Link]) -> tuple[int, int]:
+    """(Full adjacencies, links) of the router."""
     expected = sum(1 for ln in links if router.name in (ln.a, ln.b))
     full = sum(1 for s in ospf_neighbors(router).values() if s.startswith("Full"))
+    return full, expected
+
+
+def converged(lab: Lab, router: Node) -> bool:
+    """The router has a Full OSPF adjacency on each of its links."""
+    full, expected = _full(router, lab.links)
     return full >= expected
+
+
+def problems(lab: Lab, router: Node) -> list[str]:
+    """Daemons not running, or links without a Full adjacency."""
+    found = [f"{d} not running" for d, pid in daemon_pids(router).items() if pid is None]
+    if found:
+        return found
+    try:
+        full, expected = _full(router, lab.links)
+    except LabError as exc:
+        return [str(exc)]
+    return [] if full >= expected else [f"OSPF {full}/{expected} neighbors Full"]
+
+
+def daemons(router: Node) -> set[int]:
+    return {pid for pid in daemon_pids(router).values() if pid is not None}
 
 
 def set_link(router_ns: str, ifname: str, up: bool) -> None:
     """Set one end of a link down (both ends lose carrier: the cable is cut) or up."""
     netns.run([netns.IP, "-n", router_ns, "link", "set", "dev", ifname, "up" if up else "down"])
+
+
+KIND = DeviceKind(
+    name="frr",
+    letter="r",
+    title="FRR router",
+    group="lab_frr",
+    needs=((ZEBRA, "frr"), (VTYSH, "frr"), (netns.NSENTER, "util-linux")),
+    fabric=True,
+    prepare=prepare,
+    netns_lines=netns_lines,
+    mounts=binds,
+    pre_sshd=("frr", " ".join(DAEMONS)),
+    settled=converged,
+    problems=problems,
+    daemons=daemons,
+)

@@ -1,9 +1,9 @@
 """What runs in a lab, where, and whether it is healthy (for `lab status`).
 
-A device is healthy when its namespace exists, its root-side veth is up and its sshd
-listener runs; a router also needs zebra, ospfd and staticd running and a Full OSPF
-adjacency on each of its links. Checks read /proc and iproute2 only, plus one vtysh per
-router: no SSH connection is opened.
+A device is healthy when its namespace exists, its root-side veth is up, its sshd
+listener runs, and its kind finds no problem (a router: zebra, ospfd and staticd running
+and a Full OSPF adjacency on each of its links). Checks read /proc and iproute2, plus
+what a kind asks (one vtysh per router): no SSH connection is opened.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from loopbackctl.lab import frr, netns, sshd, state
+from loopbackctl.lab import netns, sshd, state
 from loopbackctl.lab.build import Lab
-from loopbackctl.lab.errors import LabError
+from loopbackctl.lab.kinds import kind
 from loopbackctl.lab.node import Node
 
 
@@ -53,18 +53,6 @@ def _sshd(node: Node) -> str | None:
     return None
 
 
-def _router(lab: Lab, node: Node) -> list[str]:
-    problems = [f"{d} not running" for d, pid in frr.daemon_pids(node).items() if pid is None]
-    if problems:
-        return problems
-    expected = sum(1 for ln in lab.links if node.name in (ln.a, ln.b))
-    try:
-        full = sum(1 for s in frr.ospf_neighbors(node).values() if s.startswith("Full"))
-    except LabError as exc:
-        return [str(exc)]
-    return [] if full >= expected else [f"OSPF {full}/{expected} neighbors Full"]
-
-
 def device(lab: Lab, node: Node, links_up: set[str]) -> DeviceHealth:
     problems: list[str] = []
     if not os.path.exists(f"{netns.NETNS_DIR}/{node.netns}"):
@@ -74,14 +62,9 @@ def device(lab: Lab, node: Node, links_up: set[str]) -> DeviceHealth:
     sshd_problem = _sshd(node)
     if sshd_problem:
         problems.append(sshd_problem)
-    if node.kind == "frr" and not problems:
-        problems += _router(lab, node)
-    if problems:
-        detail = "; ".join(problems)
-    elif node.kind == "frr":
-        detail = f"sshd {node.sshd_pid}, zebra ospfd staticd, OSPF Full"
-    else:
-        detail = f"sshd {node.sshd_pid}"
+    if not problems:
+        problems += kind(node.kind).problems(lab, node)
+    detail = "; ".join(problems) if problems else f"sshd {node.sshd_pid}"
     return DeviceHealth(node.name, node.kind, node.ip4, node.netns, not problems, detail)
 
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import yaml
 
+from loopbackctl.lab.kinds import kind, ordered
 from loopbackctl.lab.node import Node
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
-
-GROUPS = {"linux": "lab_linux", "frr": "lab_frr"}
 
 
 def seeded(node: Node) -> list[IPInterface]:
@@ -69,14 +68,15 @@ def group_entry(key_file: Path, *, platform: str | None = None, **fields: Any) -
 def lab_documents(
     nodes: Sequence[Node], key_file: Path, platforms: Sequence[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(hosts, groups) of `lab up`: every device whose kind is in `platforms`."""
+    """(hosts, groups) of `lab up`: every device whose kind is in `platforms` (a kind's
+    name is its platform), one group per kind."""
     hosts = {
-        n.name: host_entry(n, GROUPS[n.kind], {"loopbacks": loopbacks(n)})
+        n.name: host_entry(n, kind(n.kind).group, {"loopbacks": loopbacks(n)})
         for n in nodes
         if n.kind in platforms
     }
-    kinds = [k for k in GROUPS if any(n.kind == k for n in nodes) and k in platforms]
-    groups = {GROUPS[k]: group_entry(key_file, platform=k, username="root") for k in kinds}
+    present = ordered([n.kind for n in nodes if n.kind in platforms])
+    groups = {kind(k).group: group_entry(key_file, platform=k, username="root") for k in present}
     return hosts, groups
 
 

@@ -8,24 +8,22 @@ import ipaddress
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from loopbackctl.lab.addresses import Slot
-
-Kind = Literal["linux", "frr"]
-KIND_LETTER: dict[str, str] = {"linux": "h", "frr": "r"}
 
 
 @dataclass
 class Node:
     """One device: a network namespace with its own sshd (and, for a router, FRR daemons).
 
-    `index` counts within its kind (h1, h2, ... / r1, r2, ...: the netns suffix);
-    `number` counts across the lab (the root-side veth ``<prefix>v<number>``); `host` is
-    the device's number inside its management slot. Files live in `dir`.
+    `kind` names its `kinds.DeviceKind`; `index` counts within its kind (h1, h2, ... /
+    r1, r2, ...: the netns suffix); `number` counts across the lab (the root-side veth
+    ``<prefix>v<number>``); `host` is the device's number inside its management slot.
+    Files live in `dir`.
     """
 
-    kind: Kind
+    kind: str
     index: int
     number: int
     name: str

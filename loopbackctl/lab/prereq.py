@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from loopbackctl.lab import frr, netns, sshd
+from loopbackctl.lab import netns, sshd
 from loopbackctl.lab.errors import LabUnavailable
+from loopbackctl.lab.kinds import kind
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,9 @@ class Missing:
         )
 
 
-def missing(*, routers: bool = False, sudo: bool = False) -> list[Missing]:
-    """Everything that stops a lab from being built here (empty: nothing); `routers`: FRR
-    routers too; `sudo`: a sudo user on the hosts."""
+def missing(kinds: Iterable[str] = (), *, sudo: bool = False) -> list[Missing]:
+    """Everything that stops a lab from being built here (empty: nothing): what every
+    device needs, what devices of `kinds` need, and with `sudo` what a sudo user needs."""
     found: list[Missing] = []
     if os.geteuid() != 0:
         found.append(Missing(None))
@@ -46,17 +48,17 @@ def missing(*, routers: bool = False, sudo: bool = False) -> list[Missing]:
         (netns.IP, "iproute2"),
         (netns.UNSHARE, "util-linux"),
     ]
-    if routers:
-        tools += [(frr.ZEBRA, "frr"), (frr.VTYSH, "frr"), (netns.NSENTER, "util-linux")]
+    for name in kinds:
+        tools += [t for t in kind(name).needs if t not in tools]
     if sudo:
         tools += [(sshd.SUDO, "sudo"), ("/etc/sudoers", "sudo"), (sshd.OPENSSL, "openssl")]
     found += [Missing(path, pkg) for path, pkg in tools if not os.path.exists(path)]
     return found
 
 
-def require(subject: str, *, routers: bool = False, sudo: bool = False) -> None:
+def require(subject: str, *, kinds: Iterable[str] = (), sudo: bool = False) -> None:
     """LabUnavailable with one sentence for the first thing missing."""
-    problems = missing(routers=routers, sudo=sudo)
+    problems = missing(kinds, sudo=sudo)
     if problems:
         raise LabUnavailable(problems[0].sentence(subject))
 
@@ -71,7 +73,7 @@ def _read_int(path: str) -> int | None:
 
 def capacity(devices: int, routers: int) -> tuple[list[str], list[str]]:
     """(problems, notes) about this machine's limits for a lab of that size: processes
-    (one sshd per device, three FRR daemons per router) against kernel.pid_max and
+    (one sshd per device, three daemons per router) against kernel.pid_max and
     kernel.threads-max; the root namespace's neighbour table (one entry per device it
     talks to) against gc_thresh3."""
     needed = devices + 3 * routers + 64

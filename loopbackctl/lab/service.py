@@ -29,6 +29,7 @@ from loopbackctl.errors import UsageError
 from loopbackctl.lab import health, inventory, netns, prereq, state, twin, workspace
 from loopbackctl.lab.build import Lab, LabSpec
 from loopbackctl.lab.errors import LabError
+from loopbackctl.lab.kinds import registry
 from loopbackctl.lab.node import Node
 
 DEFAULT_DIR = "lab"
@@ -82,6 +83,7 @@ class UpResult:
     dir: str
     seconds: float
     devices: tuple[Device, ...]
+    kinds: str  # "3 Linux host(s), 3 FRR router(s)"
     slots: tuple[str, ...]
     notes: tuple[str, ...] = ()
     commands: tuple[str, ...] = field(default=())
@@ -104,25 +106,26 @@ def prepare(req: UpRequest) -> twin.TwinPlan | None:
     if req.hosts < 0 or req.routers < 0 or req.ios < 0:
         raise UsageError("--hosts, --routers and --ios take 0 or more")
     tp = twin.plan(req.source) if req.source else None
-    routers = len(tp.routers) if tp else req.routers
-    hosts = len(tp.hosts) if tp else req.hosts
-    if hosts + routers == 0:
+    spec = _spec(req, tp, None)
+    if not spec.devices:
         raise UsageError("a lab needs at least one host or router (--hosts, --routers)")
-    prereq.require("lab up", routers=routers > 0)
+    prereq.require("lab up", kinds=[k.name for k in spec.kinds])
     workspace.check_free(Path(req.dir))
     return tp
 
 
-def frr_listed() -> bool:
-    """Routers go into the inventory only when loopbackctl has an frr platform."""
-    return platforms.lookup("frr") is not None
+def listed(kind_name: str) -> bool:
+    """Devices of a kind go into the inventory only when loopbackctl has a platform of
+    that name (routers: once the frr platform exists), so the inventory validates."""
+    return platforms.lookup(kind_name) is not None
 
 
-def _spec(req: UpRequest, tp: twin.TwinPlan | None, ws: workspace.Workspace) -> LabSpec:
+def _spec(req: UpRequest, tp: twin.TwinPlan | None, ws: workspace.Workspace | None) -> LabSpec:
+    directory = str(ws.dir) if ws else None
     if tp is not None:
-        return LabSpec(tp.hosts, tp.routers, kind="lab", dir=str(ws.dir))
+        return LabSpec(tp.devices, kind="lab", dir=directory)
     return LabSpec.numbered(
-        req.hosts, req.routers, kind="lab", dir=str(ws.dir), seeded=inventory.seeded
+        req.hosts, req.routers, kind="lab", dir=directory, seeded=inventory.seeded
     )
 
 
@@ -159,14 +162,15 @@ def _write(ws: workspace.Workspace, lab: Lab, tp: twin.TwinPlan | None) -> list[
         ws.record(*twin.write(tp, lab.nodes, ws.dir / "inventory", key))
         notes += tp.notes()
     else:
-        kinds = ["linux", "frr"] if frr_listed() else ["linux"]
+        kinds = [k for k in registry() if listed(k)]
         hosts, groups = inventory.lab_documents(lab.nodes, key, kinds)
         ws.record(*inventory.write(ws.dir / "inventory", hosts, groups))
-        if lab.routers and not frr_listed():
-            notes.append(
-                f"{_names(lab.routers)} (FRRouting, OSPF) run but are not in the inventory: "
-                "this loopbackctl has no frr platform yet"
-            )
+        for k in registry().values():
+            if lab.of_kind(k.name) and not listed(k.name):
+                notes.append(
+                    f"{_names(lab.of_kind(k.name))} ({k.title}s) run but are not in the "
+                    f"inventory: this loopbackctl has no {k.name} platform yet"
+                )
     ws.write_text("README.md", readme(lab, ws.dir))
     workspace.write_pointer(ws, lab.prefix, lab.state_dir)
     return notes
@@ -192,21 +196,25 @@ def commands(directory: str) -> tuple[str, ...]:
 def _result(
     req: UpRequest, lab: Lab, ws: workspace.Workspace, notes: list[str], took: float, is_twin: bool
 ) -> UpResult:
-    listed = {"linux": True, "frr": is_twin or frr_listed()}
     return UpResult(
         prefix=lab.prefix,
         dir=str(ws.dir),
         seconds=round(took, 2),
-        devices=tuple(Device(n.name, n.kind, n.ip4, listed[n.kind]) for n in lab.nodes),
+        devices=tuple(Device(n.name, n.kind, n.ip4, is_twin or listed(n.kind)) for n in lab.nodes),
+        kinds=_kinds(lab),
         slots=tuple(str(s.net4) for s in lab.slots),
         notes=tuple(notes),
         commands=commands(req.dir),
     )
 
 
+def _kinds(lab: Lab) -> str:
+    return ", ".join(f"{len(lab.of_kind(k.name))} {k.title}(s)" for k in lab.spec.kinds)
+
+
 def readme(lab: Lab, directory: Path) -> str:
     """DIR/README.md: what is there and what to run."""
-    kinds = f"{len(lab.hosts)} Linux host(s), {len(lab.routers)} FRR router(s)"
+    kinds = _kinds(lab)
     d = shlex.quote(str(directory))
     lines = [
         f"# loopbackctl lab {lab.prefix}",

@@ -30,9 +30,9 @@ from loopbackctl import platforms
 from loopbackctl.lab import inventory as lab_inventory
 from loopbackctl.lab import sshd
 from loopbackctl.lab.errors import LabError
+from loopbackctl.lab.kinds import registry
 from loopbackctl.lab.node import Node
 
-KINDS = {"linux": "linux", "frr": "frr"}  # platform name → lab device kind
 SECTIONS = ("groups", "defaults")
 
 
@@ -41,9 +41,11 @@ class TwinPlan:
     """Which hosts of the source inventory the twin builds, and which it leaves out."""
 
     source: Path
-    hosts: tuple[str, ...]
-    routers: tuple[str, ...]
+    devices: tuple[tuple[str, str], ...]  # (kind, host), in inventory order
     skipped: tuple[tuple[str, str], ...]  # (host, platform)
+
+    def names(self, kind_name: str | None = None) -> tuple[str, ...]:
+        return tuple(n for k, n in self.devices if kind_name in (None, k))
 
     def notes(self) -> list[str]:
         if not self.skipped:
@@ -62,20 +64,18 @@ def plan(source: str) -> TwinPlan:
     from loopbackctl import inventory
 
     inv, _warnings = inventory.load(source)
-    hosts: list[str] = []
-    routers: list[str] = []
+    devices: list[tuple[str, str]] = []
     skipped: list[tuple[str, str]] = []
     for host in inv.hosts.values():
-        kind = KINDS.get(_platform_name(host.platform))
-        if kind == "linux":
-            hosts.append(host.name)
-        elif kind == "frr":
-            routers.append(host.name)
+        name = _platform_name(host.platform)
+        if name in registry():  # a device kind's name is its platform
+            devices.append((name, host.name))
         else:
             skipped.append((host.name, host.platform))
-    if not hosts and not routers:
-        raise LabError(f"{source}: no host the lab can build (Linux or FRR) to twin")
-    return TwinPlan(Path(source), tuple(hosts), tuple(routers), tuple(skipped))
+    if not devices:
+        kinds = ", ".join(registry())
+        raise LabError(f"{source}: no host of a platform the lab can build ({kinds}) to twin")
+    return TwinPlan(Path(source), tuple(devices), tuple(skipped))
 
 
 def _sources(source: Path) -> tuple[dict[str, Any], dict[str, Path | Any]]:
@@ -114,7 +114,7 @@ def write(tp: TwinPlan, nodes: Sequence[Node], target: Path, key_file: Path) -> 
     raw_hosts, sections = _sources(tp.source)
     by_name = {n.name: n for n in nodes}
     hosts = {name: host_entry(raw_hosts.get(name), by_name[name], key_file)
-             for name in (*tp.hosts, *tp.routers)}  # fmt: skip
+             for name in tp.names()}  # fmt: skip
     target.mkdir(parents=True, exist_ok=True)
     written = [target / "hosts.yaml"]
     written[0].write_text(lab_inventory.dump(hosts))

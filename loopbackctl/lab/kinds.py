@@ -1,0 +1,95 @@
+"""Device kinds: what differs between a Linux host and an FRR router is data and a few
+functions on a `DeviceKind`; `build`, `health`, `inventory` and `twin` treat every device
+alike otherwise. A kind's name is also the platform its devices get in an inventory.
+
+Adding a kind (the simulated IOS routers are next) is one module that defines a
+`DeviceKind` and one entry in `registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopbackctl.lab.build import Lab
+    from loopbackctl.lab.node import Node
+
+Mount = tuple[str, Path, str]  # (ro|rw, source, target) bind in the device's mount namespace
+
+
+def _nothing(lab: Lab, node: Node) -> None:
+    return None
+
+
+def _no_lines(lab: Lab, node: Node) -> list[str]:
+    return []
+
+
+def _no_mounts(node: Node) -> list[Mount]:
+    return []
+
+
+def _no_pids(node: Node) -> set[int]:
+    return set()
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    """One kind of lab device.
+
+    - `name`: the kind, and the platform `lab up` writes for its devices;
+    - `letter`: devices are ``<prefix><letter><N>`` (namespace) and ``<letter><N>``
+      (directory in the state directory);
+    - `title`, `group`: how `lab up` names them, and the inventory group they go in;
+    - `needs`: (program, Debian package) pairs beyond what every device needs;
+    - `fabric`: joins the routers' OSPF fabric (links between these devices);
+    - `prepare(lab, node)`: its files, before any namespace exists;
+    - `netns_lines(lab, node)`: `ip` lines run inside its namespace after eth0 is up;
+    - `mounts(node)`: its own binds; `pre_sshd`: the launcher's "start first" arguments;
+    - `settled(lab, node)`: the build waits until it is True (e.g. OSPF converged);
+    - `problems(lab, node)`: what `lab status` reports as failing (empty: healthy);
+    - `daemons(node)`: its own processes (besides sshd) that `stop_sshd` must spare.
+    """
+
+    name: str
+    letter: str
+    title: str
+    group: str
+    needs: tuple[tuple[str, str], ...] = ()
+    fabric: bool = False
+    prepare: Callable[[Lab, Node], None] = _nothing
+    netns_lines: Callable[[Lab, Node], list[str]] = _no_lines
+    mounts: Callable[[Node], list[Mount]] = _no_mounts
+    pre_sshd: tuple[str, ...] = ()
+    settled: Callable[[Lab, Node], bool] | None = None
+    problems: Callable[[Lab, Node], list[str]] = _no_lines
+    daemons: Callable[[Node], set[int]] = _no_pids
+
+
+_KINDS: dict[str, DeviceKind] = {}
+
+
+def registry() -> dict[str, DeviceKind]:
+    """Every kind by name, in build order (hosts before routers)."""
+    if not _KINDS:
+        from loopbackctl.lab import frr, linux
+
+        _KINDS.update((k.name, k) for k in (linux.KIND, frr.KIND))
+    return _KINDS
+
+
+def kind(name: str) -> DeviceKind:
+    """The kind called `name`; KeyError naming the known ones."""
+    try:
+        return registry()[name]
+    except KeyError:
+        known = ", ".join(registry())
+        raise KeyError(f"no lab device kind {name!r}; known: {known}") from None
+
+
+def ordered(names: Sequence[str]) -> list[str]:
+    """Kind names in registry order."""
+    return [k for k in registry() if k in names]
