@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import sys
 import tempfile
 import time
@@ -46,8 +47,9 @@ def pss_kib(pid: int) -> int:
     return next((int(x.split()[1]) for x in text.splitlines() if x.startswith("Pss:")), 0)
 
 
-def verify(lab: Lab, workers: int) -> tuple[float, int]:
-    """`loopbackctl verify` over every host with all its lab loopbacks in place."""
+def verify(lab: Lab, workers: int) -> tuple[float, int, str]:
+    """`loopbackctl verify` over every host with all its lab loopbacks in place: the
+    time, the exit code, and what failed (hosts by status, the first errors)."""
     with tempfile.TemporaryDirectory() as tmp:
         hosts, groups = inventory.lab_documents(lab.nodes, lab.key_file, ["linux"])
         inventory.write(Path(tmp) / "inv", hosts, groups)
@@ -58,7 +60,14 @@ def verify(lab: Lab, workers: int) -> tuple[float, int]:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(["-i", str(Path(tmp) / "inv"), "verify", "--known-hosts", str(kh),
                        "--workers", str(workers), "--format", "json"])  # fmt: skip
-        return time.monotonic() - t, rc
+        took = time.monotonic() - t
+    try:
+        doc = json.loads(out.getvalue())
+    except ValueError:
+        return took, rc, err.getvalue().strip()[-300:]
+    bad = [h for h in doc["hosts"] if h["status"] != "ok"]
+    errors = "; ".join(f"{h['name']}: {h['status']} {h['error']}" for h in bad[:3])
+    return took, rc, f"{doc['summary']} {errors}".strip()
 
 
 def one(size: int, args: argparse.Namespace) -> None:
@@ -79,11 +88,11 @@ def one(size: int, args: argparse.Namespace) -> None:
         print(f"  phases: {phases}")
         print(f"  memory: MemAvailable -{drop / 1024:.0f} MiB ({drop / n / 1024:.2f} MiB/device),"
               f" sshd PSS {pss / 1024:.0f} MiB ({pss / n:.0f} KiB/device)")  # fmt: skip
-        for note in lab.notes:
-            print(f"  note: {note}")
         if args.verify:
-            took, rc = verify(lab, args.workers)
+            took, rc, what = verify(lab, args.workers)
             print(f"  loopbackctl verify over {len(lab.hosts)} hosts: {took:.2f} s (exit {rc})")
+            if rc:
+                print(f"    {what}")
     steps = ", ".join(f"{k[5:]} {v:.2f}" for k, v in lab.timings.items() if k.startswith("down:"))
     print(f"  down {lab.timings['down']:.2f} s ({steps})")
 

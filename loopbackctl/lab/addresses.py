@@ -14,6 +14,12 @@ documentation range), split in two parts that never overlap:
   into a lab's inventory): unique across live labs because slots are. A slot is skipped
   when its loopback /24 or /64 overlaps an address or route of this machine, too.
   Tests put addresses of their own elsewhere in 198.18.0.0/16 and 2001:db8::/32.
+
+Neighbour entries between this machine and each device's management address are pinned
+(permanent, with MAC addresses chosen per slot): the kernel's neighbour tables are shared
+by every namespace and hold 1,024 learned entries by default, which a lab of 1,000
+devices (one entry each way, per address family) would overflow; permanent entries do
+not count against that limit, and no ARP or neighbour discovery is ever needed.
 """
 
 from __future__ import annotations
@@ -66,6 +72,15 @@ class Slot:
     @property
     def gw6(self) -> ipaddress.IPv6Address:
         return self.net6[0xFE]
+
+    @property
+    def gw_mac(self) -> str:
+        """The bridge's MAC address (set, not left to the kernel: hosts pin it)."""
+        return self.mac(0xFE)
+
+    def mac(self, n: int) -> str:
+        """Device n's eth0 MAC: locally administered, 02:6c:62 ("lb"), slot, n."""
+        return f"02:6c:62:{self.index:02x}:00:{n:02x}"
 
     def host4(self, n: int) -> ipaddress.IPv4Address:
         return self.net4[n]

@@ -129,7 +129,6 @@ class Lab:
         self.routes: list[tuple[str, str]] = []
         self.sudo_uid = -1
         self.extra: dict[str, Any] = {}
-        self.notes: list[str] = []
         self.timings: dict[str, float] = {}
         self._by_name: dict[str, Node] = {}
         self._started = False
@@ -249,7 +248,7 @@ class Lab:
             raise LabError("lab already started")
         sudo = self.spec.login.sudo_user is not None
         prereq.require("a lab", kinds=[k.name for k in self.spec.kinds], sudo=sudo)
-        problems, self.notes = prereq.capacity(len(self.spec.devices), self.spec.fabric)
+        problems = prereq.capacity(len(self.spec.devices), self.spec.fabric)
         if problems:
             raise LabError(problems[0])
         self._started = True
@@ -296,7 +295,7 @@ class Lab:
         lines = []
         for name, slot in zip(self.bridges, self.slots, strict=True):
             lines += [
-                f"link add {name} type bridge forward_delay 0 stp_state 0",
+                f"link add {name} address {slot.gw_mac} type bridge forward_delay 0 stp_state 0",
                 f"link set {name} addrgenmode none",
                 f"addr add {slot.gw4}/24 dev {name}",
                 f"addr add {slot.gw6}/64 dev {name} nodad",
@@ -369,8 +368,12 @@ class Lab:
         group = teardown.link_group(self.prefix)
         root: list[str] = [f"netns add {n.netns}" for n in self.nodes]
         for n in self.nodes:
-            root.append(f"link add {n.veth} type veth peer name eth0 netns {n.netns}")
-            root.append(f"link set {n.veth} addrgenmode none master {n.bridge} group {group} up")
+            root += [
+                f"link add {n.veth} type veth peer name eth0 address {n.mac} netns {n.netns}",
+                f"link set {n.veth} addrgenmode none master {n.bridge} group {group} up",
+                f"neigh replace {n.ip4} lladdr {n.mac} dev {n.bridge} nud permanent",
+                f"neigh replace {n.ip6} lladdr {n.mac} dev {n.bridge} nud permanent",
+            ]
         root += fabric.link_commands(self.links, {r.name: r.netns for r in self.fabric})
         t = time.monotonic()
         netns.ip_batch(root)
@@ -381,10 +384,13 @@ class Lab:
             raise LabError("configuring namespaces failed:\n" + "\n".join(errors[:20]))
 
     def _netns_text(self, node: Node) -> str:
+        gw_mac = node.slot.gw_mac
         lines = [
             "link set eth0 up",
             f"addr add {node.ip4}/24 dev eth0",
             f"addr add {node.ip6}/64 dev eth0 nodad",
+            f"neigh replace {node.gw4} lladdr {gw_mac} dev eth0 nud permanent",
+            f"neigh replace {node.gw6} lladdr {gw_mac} dev eth0 nud permanent",
             *kind(node.kind).netns_lines(self, node),
         ]
         return "".join(line + "\n" for line in lines)

@@ -55,6 +55,10 @@ class Node:
         return str(self.slot.host6(self.host))
 
     @property
+    def mac(self) -> str:
+        return self.slot.mac(self.host)
+
+    @property
     def gw4(self) -> str:
         return str(self.slot.gw4)
 

@@ -71,11 +71,11 @@ def _read_int(path: str) -> int | None:
         return None
 
 
-def capacity(devices: int, routers: int) -> tuple[list[str], list[str]]:
-    """(problems, notes) about this machine's limits for a lab of that size: processes
+def capacity(devices: int, routers: int) -> list[str]:
+    """Problems with this machine's limits for a lab of that size: processes
     (one sshd per device, three daemons per router) against kernel.pid_max and
-    kernel.threads-max; the root namespace's neighbour table (one entry per device it
-    talks to) against gc_thresh3."""
+    kernel.threads-max. (The neighbour tables' gc_thresh3 does not limit a lab: its
+    entries are permanent, see `addresses`.)"""
     needed = devices + 3 * routers + 64
     running = sum(1 for e in os.scandir("/proc") if e.name.isdigit())
     problems = []
@@ -87,14 +87,4 @@ def capacity(devices: int, routers: int) -> tuple[list[str], list[str]]:
                 f"{running} run already, above kernel.{key} = {limit}: raise it "
                 f"(sysctl -w kernel.{key}={2 * (running + needed)})"
             )
-    notes = []
-    for family in ("ipv4", "ipv6"):
-        key = f"net.{family}.neigh.default.gc_thresh3"
-        limit = _read_int("/proc/sys/" + key.replace(".", "/"))
-        if limit is not None and devices > limit - 128:
-            notes.append(
-                f"{key} = {limit} is close to the {devices} devices this machine talks "
-                f"to: a run over all of them may lose some; raise it "
-                f"(sysctl -w {key}={2 * devices + 1024})"
-            )
-    return problems, notes
+    return problems

@@ -139,7 +139,7 @@ def build(req: UpRequest) -> tuple[Lab, UpResult]:
     lab.extra["workspace"] = ws.to_json()
     try:
         lab.start()
-        notes = lab.notes + _write(ws, lab, tp)
+        notes = _write(ws, lab, tp)
         lab.extra["ready"] = True
         lab.save()
     except BaseException:
