@@ -201,6 +201,28 @@ def test_interrupted_lab_up_leaves_nothing(tmp_path: Path, labs: list[Path]) -> 
     assert not (tmp_path / "big").exists()
 
 
+def test_a_lab_up_killed_before_it_reports_leaves_nothing(tmp_path: Path, labs: list[Path]) -> None:
+    """Nobody would know about that lab: its builder tears it down itself."""
+    labs.append(tmp_path / "orphan")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [*CLI, "lab", "up", "--dir", "orphan", "--hosts", "60", "--routers", "0"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _building(tmp_path / "orphan"):
+        time.sleep(0.02)
+    prefix = _building(tmp_path / "orphan")[0]
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 60
+    while _building(tmp_path / "orphan") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _building(tmp_path / "orphan") == []
+    assert kernel_names(prefix) == []
+    assert not (tmp_path / "orphan").exists()
+
+
 def _building(directory: Path) -> list[str]:
     """Prefixes of labs recorded for `directory` (while being built, too)."""
     target = str(directory.resolve())
