@@ -315,3 +315,23 @@ def test_twin_of_the_shipped_example_converges(tmp_path: Path, labs: list[Path])
                     "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
                     f"root@{hosts['web1']['hostname']}", "hostname"], tmp_path)  # fmt: skip
     assert hostname.stdout.strip() == "web1", hostname.stderr
+
+
+def test_down_removes_the_files_of_a_lab_that_is_already_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a restart the namespaces and the state are gone but DIR's files are not."""
+    from loopbackctl.cli import main
+    from loopbackctl.lab import workspace
+
+    require_linux_bed()
+    ws = workspace.create(tmp_path / "old")
+    ws.write_text("inventory/hosts.yaml", "h1: {}\n")
+    ws.write_text("known_hosts", "")
+    workspace.write_pointer(ws, "lb0000ff", state.BASE_DIR / "lb0000ff")
+    (tmp_path / "old" / "notes.txt").write_text("mine\n")
+    assert main(["lab", "down", "--dir", str(tmp_path / "old")]) == 0
+    out = capsys.readouterr().out
+    assert "lab lb0000ff was already gone" in out
+    assert "kept in" in out and "notes.txt" in out
+    assert sorted(p.name for p in (tmp_path / "old").iterdir()) == ["notes.txt"]

@@ -93,7 +93,9 @@ def down(args: argparse.Namespace) -> int:
     from loopbackctl.lab import service
 
     result = service.down(Path(args.dir))
-    if result.prefix is None:
+    if result.stale is not None:
+        print(f"lab {result.stale} was already gone (the machine restarted?): removed its files")
+    elif result.prefix is None:
         print(f"no lab in {args.dir}: nothing to remove")
     else:
         print(f"lab {result.prefix} removed: namespaces, links, processes and files")

@@ -109,6 +109,10 @@ def prepare(req: UpRequest) -> twin.TwinPlan | None:
     spec = _spec(req, tp, None)
     if not spec.devices:
         raise UsageError("a lab needs at least one host or router (--hosts, --routers)")
+    try:
+        spec.check()
+    except ValueError as exc:
+        raise UsageError(f"lab up: {exc}") from None
     prereq.require("lab up", kinds=[k.name for k in spec.kinds])
     workspace.check_free(Path(req.dir))
     return tp
@@ -120,8 +124,7 @@ def listed(kind_name: str) -> bool:
     return platforms.lookup(kind_name) is not None
 
 
-def _spec(req: UpRequest, tp: twin.TwinPlan | None, ws: workspace.Workspace | None) -> LabSpec:
-    directory = str(ws.dir) if ws else None
+def _spec(req: UpRequest, tp: twin.TwinPlan | None, directory: str | None) -> LabSpec:
     if tp is not None:
         return LabSpec(tp.devices, kind="lab", dir=directory)
     return LabSpec.numbered(
@@ -133,9 +136,9 @@ def build(req: UpRequest) -> tuple[Lab, UpResult]:
     """Build the lab and write its directory (in the builder process)."""
     t0 = time.monotonic()
     tp = prepare(req)
+    lab = Lab(_spec(req, tp, str(Path(req.dir).resolve())))
     ws = workspace.create(Path(req.dir))
     ws.files = list(FILES)
-    lab = Lab(_spec(req, tp, ws))
     lab.extra["workspace"] = ws.to_json()
     try:
         lab.start()
@@ -301,8 +304,12 @@ def _answer(line: bytes, err: IO[bytes]) -> UpResult:
 
 @dataclass(frozen=True)
 class DownResult:
+    """`prefix` None: no lab ran; `stale` names a lab already gone whose files were left
+    in DIR (and are now removed); `kept`: what is left in DIR that lab up did not write."""
+
     prefix: str | None
     kept: tuple[str, ...] = ()
+    stale: str | None = None
 
 
 def down(directory: Path, base_dir: Path = state.BASE_DIR) -> DownResult:
@@ -312,8 +319,9 @@ def down(directory: Path, base_dir: Path = state.BASE_DIR) -> DownResult:
     state_dir = workspace.find(directory, base_dir)
     if state_dir is None:
         pointer = workspace.read_pointer(directory)
-        kept = workspace.remove(pointer) if pointer else []
-        return DownResult(None, tuple(kept))
+        if pointer is None:
+            return DownResult(None)
+        return DownResult(None, tuple(workspace.remove(pointer)), str(pointer.get("prefix")))
     _cancel_build(state_dir)
     record = state.read_state(state_dir).get("workspace")
     if state_dir.exists():
