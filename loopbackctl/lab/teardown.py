@@ -56,11 +56,14 @@ def destroy(
                 errors.append(f"{what}: {exc}")
             if timings is not None:
                 timings[f"down:{what}"] = time.monotonic() - t
+        t = time.monotonic()
         left = leftovers(prefix)
         if left:
             errors.append("left behind: " + ", ".join(left[:20]))
         if not errors:
             shutil.rmtree(state_dir, ignore_errors=True)
+        if timings is not None:
+            timings["down:check+state"] = time.monotonic() - t
     if errors:
         raise LabError(f"teardown of lab {prefix} incomplete: " + "; ".join(errors))
 
