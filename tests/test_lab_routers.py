@@ -139,3 +139,37 @@ def test_a_bed_past_one_slash24_uses_a_bridge_per_slot() -> None:
             assert res.stdout.strip() == node.name, res.stderr
     assert netns.netns_names(state.netns_pattern(prefix)) == []
     assert netns.link_names(state.link_pattern(prefix)) == []
+
+
+def test_a_new_device_kind_is_one_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kind that starts its devices itself (as the IOS simulator will): registered in
+    one place, its namespaces are built, checked and removed like every other."""
+    import dataclasses
+
+    from loopbackctl.lab import kinds
+
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(lab: Lab, nodes: list[Node]) -> None:
+        for n in nodes:
+            argv = [netns.IP, "netns", "exec", n.netns, "sleep", "600"]
+            procs.append(subprocess.Popen(argv, start_new_session=True))
+
+    def problems(lab: Lab, node: Node) -> list[str]:
+        inside = netns.pids_in_netns([node.netns]).get(node.netns, [])
+        return [] if inside else ["nothing runs"]
+
+    sim = kinds.DeviceKind(name="sim", letter="s", title="simulated router", group="lab_sim",
+                           start=start, problems=problems)  # fmt: skip
+    monkeypatch.setitem(kinds.registry(), "sim", sim)
+    spec = dataclasses.replace(LabSpec.numbered(1, 0), devices=(("linux", "h1"), ("sim", "s1")))
+    with Lab(spec) as lab:
+        prefix = lab.prefix
+        assert lab["s1"].netns == f"{prefix}s1"
+        assert state.netns_pattern(prefix).fullmatch(lab["s1"].netns)
+        report = health.check(lab.state_dir)
+        assert {d.name: (d.ok, d.detail) for d in report.devices}["s1"][0] is True
+        assert ssh(lab, lab["h1"], "hostname").stdout.strip() == "h1"
+    for p in procs:
+        p.wait(timeout=10)
+    assert netns.netns_names(state.netns_pattern(prefix)) == []

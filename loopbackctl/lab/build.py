@@ -399,7 +399,7 @@ class Lab:
         """`sshd -T` one config of each kind: all are made from one template."""
         seen: set[str] = set()
         for node in self.nodes:
-            if node.kind not in seen:
+            if node.kind not in seen and kind(node.kind).start is None:
                 seen.add(node.kind)
                 sshd.check_config(node)
 
@@ -410,10 +410,14 @@ class Lab:
 
     def _launch(self, nodes: Sequence[Node] | None = None) -> None:
         todo = [n for n in (nodes or self.nodes) if n.name not in self.spec.no_sshd]
-        for node in todo:
+        own = [n for n in todo if kind(n.kind).start is None]
+        for node in own:
             sshd.launch(node, self._mounts(node), kind(node.kind).pre_sshd)
         self.save()
-        sshd.wait_listening(todo, self.start_timeout)
+        for k in self.spec.kinds:
+            if k.start is not None:
+                k.start(self, [n for n in todo if n.kind == k.name])
+        sshd.wait_listening(own, self.start_timeout)
 
     def _settle(self) -> None:
         """Wait until every device is settled (routers: OSPF Full on each link)."""

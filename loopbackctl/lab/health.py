@@ -59,12 +59,13 @@ def device(lab: Lab, node: Node, links_up: set[str]) -> DeviceHealth:
         problems.append("namespace missing")
     elif node.veth not in links_up:
         problems.append(f"{node.veth} down")
-    sshd_problem = _sshd(node)
+    sshd_problem = _sshd(node) if kind(node.kind).start is None else None
     if sshd_problem:
         problems.append(sshd_problem)
     if not problems:
         problems += kind(node.kind).problems(lab, node)
-    detail = "; ".join(problems) if problems else f"sshd {node.sshd_pid}"
+    running = f"sshd {node.sshd_pid}" if kind(node.kind).start is None else "running"
+    detail = "; ".join(problems) if problems else running
     return DeviceHealth(node.name, node.kind, node.ip4, node.netns, not problems, detail)
 
 

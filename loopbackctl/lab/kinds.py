@@ -49,6 +49,9 @@ class DeviceKind:
     - `prepare(lab, node)`: its files, before any namespace exists;
     - `netns_lines(lab, node)`: `ip` lines run inside its namespace after eth0 is up;
     - `mounts(node)`: its own binds; `pre_sshd`: the launcher's "start first" arguments;
+    - `start(lab, nodes)`: None when each device runs its own sshd (started with `mounts`
+      and `pre_sshd`); otherwise it starts the kind's devices itself, inside their
+      namespaces, and returns once they answer (e.g. one simulator serving them all);
     - `settled(lab, node)`: the build waits until it is True (e.g. OSPF converged);
     - `problems(lab, node)`: what `lab status` reports as failing (empty: healthy);
     - `daemons(node)`: its own processes (besides sshd) that `stop_sshd` must spare.
@@ -64,6 +67,7 @@ class DeviceKind:
     netns_lines: Callable[[Lab, Node], list[str]] = _no_lines
     mounts: Callable[[Node], list[Mount]] = _no_mounts
     pre_sshd: tuple[str, ...] = ()
+    start: Callable[[Lab, Sequence[Node]], None] | None = None
     settled: Callable[[Lab, Node], bool] | None = None
     problems: Callable[[Lab, Node], list[str]] = _no_lines
     daemons: Callable[[Node], set[int]] = _no_pids

@@ -4,7 +4,8 @@ Every lab and bed has a *prefix*, ``lb`` + 6 hex digits, and a state directory
 ``BASE_DIR/<prefix>/`` holding ``owner.pid`` (PID and start time of its owner) and
 ``state.json`` (everything it made). Its kernel objects carry the prefix, exactly:
 
-- network namespaces ``<prefix>h<N>`` (Linux hosts) and ``<prefix>r<N>`` (FRR routers);
+- network namespaces ``<prefix>h<N>`` (Linux hosts) and ``<prefix>r<N>`` (FRR routers),
+  one letter per device kind;
 - root-namespace links ``<prefix>v<N>`` (the root side of each device's veth) and
   ``<prefix>b<K>`` (the bridge of management slot K).
 
@@ -37,8 +38,12 @@ KEEPER_MODULE = "loopbackctl.lab.keeper"
 
 
 def netns_pattern(prefix: str) -> re.Pattern[str]:
-    """The names of the prefix's network namespaces, exactly."""
-    return re.compile(re.escape(prefix) + r"[hr][1-9][0-9]{0,3}")
+    """The names of the prefix's network namespaces, exactly (one letter per device
+    kind: h Linux hosts, r FRR routers)."""
+    from loopbackctl.lab.kinds import registry
+
+    letters = "".join(sorted(k.letter for k in registry().values()))
+    return re.compile(re.escape(prefix) + f"[{letters}]" + r"[1-9][0-9]{0,3}")
 
 
 def link_pattern(prefix: str) -> re.Pattern[str]:
