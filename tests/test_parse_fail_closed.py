@@ -28,6 +28,7 @@ import pytest
 from loopbackctl.errors import DeviceError
 from loopbackctl.local.state import ParseError, parse_ip_addr
 from loopbackctl.platforms.cisco_ios import parse as p
+from loopbackctl.platforms.cisco_ios import running
 from tests import test_ios_samples as expected
 from tests.samples import DATA, LINUX_SAMPLES, as_netmiko_returns, ios_samples, sample_id
 from tests.test_linux_parse import read
@@ -69,6 +70,12 @@ def _v6_view(rows: dict[str, tuple[ipaddress.IPv6Address, ...]]) -> Any:
     return {name: addrs for name, addrs in rows.items() if p.is_loopback(name)}
 
 
+def _section_view(blocks: dict[str, str]) -> Any:
+    # What the reader's answer means for the model; every line of a block is its own
+    # (an extra line inside a block is configuration of that block, read as such).
+    return {n: (running.vrf_of(b), running.ipv6_of(n, b)) for n, b in blocks.items()}
+
+
 COMMANDS = {
     c.name: c
     for c in [
@@ -104,6 +111,14 @@ COMMANDS = {
             lambda line: line.rstrip() in ("!", "end"),
             " ipv6 address 2001:DB8:FFFF::1/128",
         ),
+        Command(
+            running.SHOW_RUNNING_LOOPBACKS,
+            running.read_blocks,
+            _section_view,
+            re.compile(r"^interface Loopback\d+"),
+            lambda line: not line.startswith(" "),
+            " ipv6 address 2001:DB8:FFFF::1/128",
+        ),
     ]
 }
 
@@ -119,9 +134,27 @@ JUNK: dict[str, list[str]] = {
 }
 
 
+def _as_section(text: str) -> str:
+    """A `show running-config interface LoopbackN` answer as `| section` prints the same
+    block: without the header, `!` and `end`, and not indented as a whole."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    indent = min(len(line) - len(line.lstrip()) for line in lines)
+    lines = [line[indent:] for line in lines]
+    return "\n".join(line for line in lines if running._OPEN.match(line) or line[:1] == " ") + "\n"
+
+
 def _recorded(command: str) -> list[tuple[str, str]]:
     """(id, text) of every output of `command` that is read: the real samples and this
     project's recordings."""
+    if command == running.SHOW_RUNNING_LOOPBACKS:
+        # No real capture of this command is public; the same blocks as IOS prints them
+        # for `show running-config interface LoopbackN` (real and recorded) stand in.
+        sources = [
+            path
+            for path in ios_samples(p.SHOW_RUNNING_INTERFACE)
+            if re.search(r"^\s*interface Loopback", path.read_text(), re.M)
+        ] + [DATA / "ios" / "router1" / "show_running-config_interface_Loopback0.raw"]
+        return [(f"as section/{path.name}", _as_section(path.read_text())) for path in sources]
     table = {c[0]: c[3] for c in expected.CASES}[command]
     out = [
         (sample_id(path), as_netmiko_returns(path.read_text()))
