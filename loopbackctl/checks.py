@@ -67,3 +67,11 @@ def _loopback_checks(
 
 def _table(vrf: str | None) -> str:
     return f"VRF {vrf}" if vrf else "the global table"
+
+
+def with_health(health: Sequence[Check], checks: Sequence[Check]) -> list[Check]:
+    """A driver's health checks with the common ones: a health check named like a common
+    check takes its place (it says why); the others come first, in the driver's order."""
+    by_name = {c.name: c for c in health}
+    common = {c.name for c in checks}
+    return [c for c in health if c.name not in common] + [by_name.get(c.name, c) for c in checks]

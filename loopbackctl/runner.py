@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields
 from typing import Literal
 
 from loopbackctl import platforms
-from loopbackctl.checks import state_checks
+from loopbackctl.checks import state_checks, with_health
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
@@ -123,7 +123,12 @@ class _Pipeline:
             sends = "; ".join(c.strip() for c in commands)
             detail = f"differs: would send {sends}" if commands else "as the templates render it"
             checks.append(Check("configuration", not commands, detail))
-        return checks
+        return with_health(have.health, checks)
+
+    def _failing(self) -> str:
+        """The failed checks, in words ("" when none): a driver's health can fail where
+        the plan has nothing to change (e.g. an address lo cannot hold)."""
+        return "; ".join(f"{c.name}: {c.detail}" for c in self.res.failed_checks)
 
     def _commands(self, have: Observed, plan: Plan) -> list[str]:
         return self.driver.commands(self.host, have, plan, self.job.artifacts)
@@ -234,6 +239,12 @@ class _Pipeline:
             if intent.saved is not None:
                 self.res.checks.append(_saved_check(*intent.saved))
             self.res.status = "ok" if intent.converged else "drift"
+            failing = self._failing()
+            if failing and self.job.check:
+                self.res.status = "drift"
+            elif failing:
+                self.res.status = "failed"
+                self.res.error = f"not as intended, and no change would fix it: {failing}"
             return
         if not intent.plan.empty and not intent.commands and self.configured:
             # The template lays out nothing that would make the change: pushing nothing
@@ -275,6 +286,9 @@ class _Pipeline:
         if again:
             pending = "; ".join(c.strip() for c in again)
             raise VerifyFailed(f"after the change the configuration still differs: {pending}")
+        failing = self._failing()
+        if failing:
+            raise VerifyFailed(f"after the change the host still fails: {failing}")
         if intent.saved is not None and intent.write:
             now = self._read_saved(s)
             if now is None or now[0].content != intent.saved[1].content:

@@ -90,6 +90,34 @@ def test_apply_converges_check_changes_nothing_and_second_apply_sends_nothing(
     assert "3 host(s): 3 ok" in r.out
 
 
+def test_the_kernels_addresses_and_lo_health_are_checked_on_every_managed_lo(
+    linux_bed, tmp_path: Path
+) -> None:
+    """A Linux lo the inventory manages must carry 127.0.0.1/8 (and ::1/128 while IPv6 is
+    enabled): one without it is drift, apply restores it. lo's health is reported as in
+    local mode. A host that declares no loopbacks is left alone (--purge included)."""
+    bed = linux_bed(2)
+    f = fleet(bed, tmp_path, _lbs(["h1"]))
+    for a in (V4.format(1), V6.format(1)):
+        ip_lo(bed, "h1", "addr", "add", a, "dev", "lo")
+    ip_lo(bed, "h1", "addr", "del", "127.0.0.1/8", "dev", "lo")
+    ip_lo(bed, "h2", "addr", "add", "198.18.209.7/32", "dev", "lo")
+    r = f.run("verify", "--format", "json")
+    assert r.rc == 1, r.out + r.err
+    h1 = {c["name"]: c for c in r.host("h1")["checks"]}
+    assert [n for n, c in h1.items() if not c["ok"]] == ["lo 127.0.0.1/8"]
+    assert list(h1)[:5] == ["lo exists", "lo type", "lo mtu", "ipv6 enabled", "lo up"]
+    assert "LOWER_UP" in h1["lo up"]["detail"] and h1["lo ::1/128"]["ok"]
+    assert r.host("h1")["changes"] == ["lo: add 127.0.0.1/8"]
+    assert (r.host("h2")["status"], r.host("h2")["checks"]) == ("ok", [])
+
+    r = f.run("apply", "--purge", "--format", "json")
+    assert r.rc == 0, r.out + r.err
+    assert r.host("h1")["commands"] == ["ip address replace 127.0.0.1/8 dev lo"]
+    assert "127.0.0.1/8" in lo(bed, "h1")[1]
+    assert r.host("h2")["commands"] == [] and "198.18.209.7/32" in lo(bed, "h2")[1]
+
+
 def test_purge_removes_unmanaged_but_never_protected(linux_bed, tmp_path: Path) -> None:
     bed = linux_bed(2)
     f = fleet(bed, tmp_path, _lbs(["h1", "h2"]), host_data={"h2": {"purge": True}})

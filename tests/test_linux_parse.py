@@ -15,8 +15,8 @@ from loopbackctl.model import Host
 from loopbackctl.plan import Change, Plan
 from loopbackctl.platforms.base import Observed
 from loopbackctl.platforms.linux.driver import LinuxDriver
+from loopbackctl.platforms.linux.parse import READ_IPV6
 from loopbackctl.transport import ping
-from loopbackctl.transport.credentials import Credentials
 from loopbackctl.transport.framing import Result
 
 DATA = Path(__file__).parent / "data" / "linux"
@@ -28,13 +28,20 @@ def rec(name: str) -> str:
     return (DATA / name).read_text()
 
 
+# lo's disable_ipv6 sysctl, or "none" on a kernel without IPv6
+IPV6_ON = {READ_IPV6: (0, "0")}
+IPV6_OFF = {READ_IPV6: (0, "1")}
+NO_IPV6 = {READ_IPV6: (0, "none")}
+
+
 class Recorded:
-    """A Shell answering from recordings: command → (status, output)."""
+    """A Shell answering from recordings: command → (status, output); lo's IPv6 sysctls
+    read as enabled unless the answers say otherwise."""
 
     def __init__(self, answers: dict[str, tuple[int, str]]) -> None:
-        self.answers = answers
+        self.answers = {**IPV6_ON, **answers}
         self.uid: int | None = None
-        self.creds = Credentials("198.18.0.1", 22, "root")
+        self.where = "root@198.18.0.1:22"
 
     def exec_many(self, commands: Sequence[str], timeout: float | None = None) -> list[Result]:
         return [Result(c, *self.answers[c]) for c in commands]

@@ -41,6 +41,7 @@ class Recorded:
     def __init__(self, answers: dict[str, tuple[int, str]]) -> None:
         self.answers = answers
         self.creds = Credentials("198.18.0.1", 22, "admin")
+        self.where = self.creds.where
         self.uid: int | None = 0
         self.sent: list[str] = []
 

@@ -21,6 +21,7 @@ from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableErro
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Change, Plan, plan_restore
 from loopbackctl.platforms.base import Observed, SavedFile, Session
+from loopbackctl.result import Check
 from loopbackctl.runner import Job, run_fleet, run_host
 from loopbackctl.transport import credentials, hostkeys
 from loopbackctl.transport.options import ConnectOptions
@@ -41,6 +42,7 @@ class Device:
     misread: str | None = None  # the saved file reads back wrong while it holds this
     reconnect_fails: bool = False
     refusal_closes: bool = False  # a refusal also closes the session (as sudo's does)
+    no_carrier: bool = False  # the driver's health: a fault no change fixes
     connects: int = 0
     log: list[str] = field(default_factory=list)
 
@@ -110,7 +112,11 @@ class FakeDriver:
         if dev.addrs == {"bug"}:
             raise RuntimeError("a bug")
         return Observed(
-            (Loopback("lo", tuple(A(a) for a in sorted(dev.addrs)), shutdown=not dev.up),)
+            (Loopback("lo", tuple(A(a) for a in sorted(dev.addrs)), shutdown=not dev.up),),
+            health=(
+                Check("lo carrier", not dev.no_carrier, "no carrier" if dev.no_carrier else "ok"),
+                Check("lo up", dev.up, "flags UP,LOWER_UP" if dev.up else "DOWN, say why"),
+            ),
         )
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
@@ -190,11 +196,43 @@ def test_check_mode_and_verify_change_nothing() -> None:
     r = run_host(Job(host(), "verify"), driver=FakeDriver({"h1": dev}))
     assert r.status == "drift"
     assert {c.name: c.ok for c in r.checks} == {
+        "lo carrier": True,
         "lo up": True,
         "lo 198.18.1.1/32": False,
         "lo 2001:db8:1::1/128": False,
     }
     assert dev.log == []
+
+
+def test_health_takes_the_place_of_the_common_check_of_its_name() -> None:
+    r = run_host(Job(host(), "verify"), driver=FakeDriver({"h1": Device(up=False)}))
+    assert [c.name for c in r.checks] == [
+        "lo carrier",  # the driver's own come first...
+        "lo up",  # ...one named like a common check says why, in its place
+        "lo 198.18.1.1/32",
+        "lo 2001:db8:1::1/128",
+    ]
+    assert r.checks[1] == Check("lo up", False, "DOWN, say why")
+
+
+def test_failing_health_with_nothing_to_change_fails_apply_without_a_change() -> None:
+    dev = Device(addrs={"127.0.0.1/8", "::1/128", "198.18.1.1/32"}, no_carrier=True)
+    h = host("h1", "198.18.1.1/32")
+    assert run(h, dev, mode="verify")[0] == "drift"
+    assert run(h, dev, check=True)[0] == "drift"
+    status, error, cmds = run(h, dev)
+    assert (status, cmds, dev.log) == ("failed", [], [])
+    assert error == "not as intended, and no change would fix it: lo carrier: no carrier"
+
+
+def test_failing_health_after_a_change_rolls_it_back() -> None:
+    dev = Device(no_carrier=True)
+    status, error, cmds = run(host("h1", "198.18.1.1/32"), dev)
+    assert status == "failed" and error is not None
+    assert error.startswith("after the change the host still fails: lo carrier: no carrier")
+    assert error.endswith("rolled back: restored")
+    assert cmds == ["add 198.18.1.1/32", "del 198.18.1.1/32"]
+    assert dev.addrs == {"127.0.0.1/8", "::1/128"}
 
 
 def test_refused_command_rolls_back_what_was_done() -> None:

@@ -29,6 +29,7 @@ from typing import Protocol, runtime_checkable
 from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Plan, Policy
 from loopbackctl.remediation import ConfigSyntax
+from loopbackctl.result import Check
 from loopbackctl.transport.options import ConnectOptions
 
 
@@ -49,8 +50,10 @@ class Platform:
     - `host_prefixes`: loopback addresses are /32 and /128 unless the host sets
       `allow_subnet_loopbacks`;
     - `reserved_addresses`: 127/8, ::1 and link-local are refused on a loopback;
-    - `router`: the device has a router-id that must be unique across the fleet.
-    - `vrfs`: a loopback may forward in a VRF (`vrf: NAME`).
+    - `router`: the device has a router-id that must be unique across the fleet;
+    - `vrfs`: a loopback may forward in a VRF (`vrf: NAME`);
+    - `local`: this platform's loopback is this machine's own (Linux `lo`), so local mode
+      (`--local`) can manage it through the platform's driver over the local transport.
     `policy` says how much of a named loopback loopbackctl owns (see plan.Policy).
     `config`: for a config-driven platform, how its configuration text is remediated
     (blocks, normalisations, hier_config's platform); None for a state-driven one.
@@ -77,6 +80,7 @@ class Platform:
     router: bool = False
     vrfs: bool = False
     config: ConfigSyntax | None = None
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,11 +88,20 @@ class Observed:
     """Everything one read of a device found: its loopbacks (every loopback on the
     device, not only the named ones), for routers the router-id routing protocols would
     pick from that state when none is configured, and for config-driven platforms the
-    running configuration block of every loopback (interface → its text as printed)."""
+    running configuration block of every loopback (interface → its text as printed).
+
+    `ip_versions`: the IP versions the device's loopbacks can hold now (Linux: IPv6 may
+    be disabled on lo); `wanted` leaves out addresses of other versions. `health`: checks
+    the driver judged from what it read, beyond the addresses (Linux: lo up with
+    LOWER_UP, its MTU, IPv6 enabled, intended addresses it cannot hold). The runner
+    reports them with the common checks; one named like a common check takes its place
+    (the driver knows why, the common check only what)."""
 
     loopbacks: tuple[Loopback, ...]
     router_id: ipaddress.IPv4Address | None = None
     running: Mapping[str, str] = field(default_factory=dict)
+    ip_versions: frozenset[int] = frozenset({4, 6})
+    health: tuple[Check, ...] = ()
 
     def get(self, name: str) -> Loopback | None:
         return next((lb for lb in self.loopbacks if lb.name == name), None)
@@ -132,7 +145,10 @@ class Driver(Protocol):
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
         """The loopbacks to plan and check: the inventory's, plus (under purge, on
-        platforms with deletable loopbacks) `absent` for every other loopback found."""
+        platforms with deletable loopbacks) `absent` for every other loopback found, plus
+        what the platform itself expects on a loopback the host declares (Linux: the
+        kernel's own addresses on lo); without addresses of an IP version the device
+        cannot hold now (`observed.ip_versions`; `observed.health` says so)."""
         ...
 
     def commands(

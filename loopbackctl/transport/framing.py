@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from loopbackctl.transport.credentials import Credentials
-
 
 @dataclass(frozen=True)
 class Result:
@@ -26,11 +24,14 @@ class Result:
 class Shell(Protocol):
     """A shell with real exit statuses. `exec_many` runs every command; `configure` and
     `configure_as_root` stop at the first failure and raise DeviceError naming it; a lost
-    session raises ConnectionLostError. `sent` lists what may have changed the host."""
+    session raises ConnectionLostError. `sent` lists what may have changed the host;
+    `where` names the host in messages (user@host:port over SSH)."""
 
-    creds: Credentials
     uid: int | None
     sent: list[str]
+
+    @property
+    def where(self) -> str: ...
 
     def exec_many(self, commands: Sequence[str], timeout: float | None = None) -> list[Result]: ...
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 HostKeyMode = Literal["strict", "accept-new", "off"]
+TransportKind = Literal["ssh", "local"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_COMMAND_TIMEOUT = 30.0
@@ -20,9 +21,13 @@ class ConnectOptions:
     off = no checking); a changed key fails the host in strict and accept-new.
     connect_timeout bounds TCP connect, SSH banner and authentication each;
     command_timeout bounds each command's answer.
+    transport: "ssh" reaches the device over SSH; "local" runs its commands on this
+    machine, in the calling thread's network namespace (local mode), where the other
+    options have no meaning but command_timeout.
     """
 
     host_keys: HostKeyMode = "accept-new"
     known_hosts: str = DEFAULT_KNOWN_HOSTS
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT
+    transport: TransportKind = "ssh"

@@ -115,6 +115,10 @@ class ShellSession:
         self.sent: list[str] = []
         self.before = ""
 
+    @property
+    def where(self) -> str:
+        return self.creds.where
+
     # -- framing ----------------------------------------------------------------------
 
     def _frame(self, command: str, stdin: bool = False) -> tuple[str, re.Pattern[str]]:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from loopbackctl.model import IPInterface
 from loopbackctl.plan import Policy
 from loopbackctl.platforms.base import Platform
 
-# The kernel's own addresses on lo: every local service depends on them.
-PROTECTED = frozenset({ipaddress.ip_interface("127.0.0.1/8"), ipaddress.ip_interface("::1/128")})
+# The kernel's own addresses on lo: every local service depends on them. They are never
+# removed, and expected on every lo loopbackctl manages (::1 only while IPv6 is enabled).
+LOOPBACK4 = ipaddress.IPv4Interface("127.0.0.1/8")
+LOOPBACK6 = ipaddress.IPv6Interface("::1/128")
+PROTECTED: frozenset[IPInterface] = frozenset({LOOPBACK4, LOOPBACK6})
 
 PLATFORM = Platform(
     name="linux",
@@ -21,4 +25,5 @@ PLATFORM = Platform(
     policy=Policy(owns_interface=False, primary=False, protected=PROTECTED),
     driver="loopbackctl.platforms.linux.driver:LinuxDriver",
     templates=(("iproute2", "linux/iproute2.j2"), ("netplan", "linux/netplan.yaml.j2")),
+    local=True,
 )

@@ -4,19 +4,26 @@ Quirks (iproute2, kernel 6.x):
 - Taking lo down deletes its global IPv6 addresses, so `up` is always sent first.
 - `ip address add` of an existing address fails ("Address already assigned" on new
   kernels, "File exists" on old ones): `ip address replace` makes a re-push harmless.
+- With IPv6 disabled on lo (net.ipv6.conf.lo.disable_ipv6=1, or a kernel without IPv6)
+  lo holds no IPv6 address and `ip` refuses to add one: such addresses are not planned,
+  and a check says why they are missing.
+
+The kernel's own 127.0.0.1/8 and ::1/128 are intended on every lo the host declares
+(local mode's always): a Linux lo without them is drift, and apply restores them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from loopbackctl.errors import DeviceError, ParseError
 from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Change, Plan, plan_restore
 from loopbackctl.platforms.base import Observed, SavedFile, Session
-from loopbackctl.platforms.linux import parse
-from loopbackctl.platforms.linux.parse import LO
+from loopbackctl.platforms.linux import LOOPBACK4, LOOPBACK6, PROTECTED, health, parse
+from loopbackctl.platforms.linux.parse import LO, READ_IPV6
 from loopbackctl.transport import ping as pinger
 from loopbackctl.transport.framing import Shell
 from loopbackctl.transport.options import ConnectOptions
@@ -34,31 +41,63 @@ def _shell(session: Session) -> Shell:
     return cast(Shell, session)
 
 
+def _declared(host: Host) -> Loopback | None:
+    return next((lb for lb in host.loopbacks if lb.name == LO), None)
+
+
 class LinuxDriver:
-    """Driver (and Persisting, Pinging) for platform `linux` over transport.shell."""
+    """Driver (and Persisting, Pinging) for platform `linux` over a Shell: SSH
+    (transport.shell), or this machine (transport.local) for local mode."""
 
     def connect(self, host: Host, options: ConnectOptions) -> Session:
+        if options.transport == "local":
+            from loopbackctl.transport.local import LocalShell
+
+            return LocalShell(host.name, options)
         from loopbackctl.transport.shell import open_shell
 
         return open_shell(host, options)
 
     def read(self, session: Session, host: Host) -> Observed:
+        """lo and whether it can hold IPv6, in one round trip; health when the host
+        declares lo (a host that declares none is not managed here)."""
         sh = _shell(session)
-        res = sh.exec(READ_LO)
-        if not res.ok:
-            raise DeviceError(sh.refusal(res))
+        res, res6 = sh.exec_many([READ_LO, READ_IPV6])
+        for r in (res, res6):
+            if not r.ok:
+                raise DeviceError(sh.refusal(r))
         try:
             state = parse.parse_ip_addr(res.output)
+            ipv6 = parse.ipv6_status(res6.output)
         except ParseError as exc:
-            raise ParseError(f"{sh.creds.where}: could not read lo: {exc}") from None
+            raise ParseError(f"{sh.where}: could not read lo: {exc}") from None
         if state is None:
-            raise ParseError(f"{sh.creds.where}: `{READ_LO}` answered no interface")
+            raise ParseError(f"{sh.where}: `{READ_LO}` answered no interface")
         if state.link_type != "loopback":
-            raise ParseError(f"{sh.creds.where}: lo is a {state.link_type} link, not a loopback")
-        return Observed((state.loopback(),))
+            raise ParseError(f"{sh.where}: lo is a {state.link_type} link, not a loopback")
+        lo = _declared(host)
+        checks = [] if lo is None else health.link_checks(state, ipv6)
+        checks += [] if lo is None else health.address_checks(state, ipv6, lo)
+        return Observed(
+            (state.loopback(),),
+            ip_versions=frozenset({4, 6}) if ipv6.enabled else frozenset({4}),
+            health=tuple(checks),
+        )
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
-        return host.loopbacks
+        """The host's lo plus the kernel's own addresses, without IPv6 ones while lo
+        cannot hold IPv6; a host that declares no lo wants nothing."""
+        lo = _declared(host)
+        if lo is None:
+            return host.loopbacks
+        kernel = [a for a in (LOOPBACK4, LOOPBACK6) if a.version in observed.ip_versions]
+        mine = [a for a in lo.addresses if a.version in observed.ip_versions]
+        want = replace(
+            lo,
+            addresses=tuple(dict.fromkeys([*kernel, *mine])),
+            absent_addresses=tuple(a for a in lo.absent_addresses if a not in PROTECTED),
+        )
+        return tuple(want if lb is lo else lb for lb in host.loopbacks)
 
     def commands(
         self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
@@ -148,7 +187,7 @@ class LinuxDriver:
         try:
             return parse.all_addresses(res.output)
         except ParseError as exc:
-            raise ParseError(f"{sh.creds.where}: {exc}") from None
+            raise ParseError(f"{sh.where}: {exc}") from None
 
     def ping_own(
         self, session: Session, host: Host, addresses: Sequence[IPInterface]

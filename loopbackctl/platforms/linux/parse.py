@@ -1,4 +1,5 @@
-"""`ip -j addr show dev lo` → LoState. Pure: text in, data out.
+"""`ip -j addr show dev lo` → LoState, and lo's IPv6 sysctl → Ipv6Status. Pure: text
+in, data out.
 
 iproute2 quirks: lo's operstate reads UNKNOWN even when it works (the UP flag is what
 counts); address order is not stable, so addresses are compared as sets.
@@ -16,6 +17,12 @@ from loopbackctl.model import IPInterface, Loopback
 
 LO = "lo"
 LO_MTU = 65536
+DISABLE_IPV6 = "/proc/sys/net/ipv6/conf/lo/disable_ipv6"
+IPV6_SYSCTLS = "/proc/sys/net/ipv6"
+DISABLE_IPV6_SYSCTL = "net.ipv6.conf.lo.disable_ipv6"
+# Whether lo can hold IPv6, in one answer that is never empty: the sysctl's value, or
+# "none" on a kernel without IPv6.
+READ_IPV6 = f"if [ -d {IPV6_SYSCTLS} ]; then cat {DISABLE_IPV6}; else echo none; fi"
 
 
 @dataclass(frozen=True)
@@ -104,3 +111,28 @@ def all_addresses(text: str) -> set[str]:
         }
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ParseError("`ip -j addr show` was not parsable") from None
+
+
+@dataclass(frozen=True)
+class Ipv6Status:
+    """Whether lo can carry IPv6; `reason` names the sysctl or kernel fact either way."""
+
+    enabled: bool
+    reason: str
+
+
+def ipv6_status(answer: str) -> Ipv6Status:
+    """From the answer of READ_IPV6: lo's disable_ipv6 value, or "none" when the kernel
+    runs without IPv6 (/proc/sys/net/ipv6 is missing). ParseError for anything else."""
+    value = answer.strip()
+    if value == "none":
+        return Ipv6Status(
+            False,
+            "the kernel runs without IPv6 (/proc/sys/net/ipv6 is missing;"
+            " ipv6.disable=1 on the kernel command line?)",
+        )
+    if not value.isdigit():
+        raise ParseError(f"{DISABLE_IPV6_SYSCTL} read as {value[:40]!r}, not a number")
+    if int(value) != 0:
+        return Ipv6Status(False, f"{DISABLE_IPV6_SYSCTL} = {value}")
+    return Ipv6Status(True, f"{DISABLE_IPV6_SYSCTL} = 0")
