@@ -142,9 +142,25 @@ def details(results: Sequence[HostResult]) -> str:
     for r in results:
         lines += [f"{r.name}: change: {c}" for c in r.changes]
         for c in r.checks:
-            verdict = "ok" if c.ok else ("FAIL" if c.severity == "error" else c.severity)
+            # info and not ok: the check does not apply here (e.g. ::1 with IPv6 disabled)
+            verdict = (
+                "ok" if c.ok else {"error": "FAIL", "warning": "warning"}.get(c.severity, "n/a")
+            )
             lines.append(f"{r.name}: {verdict}: {c.name}: {c.detail}")
     return "".join(f"{line}\n" for line in lines)
+
+
+def diffs(results: Sequence[HostResult], check: bool) -> str:
+    """apply --diff: each host's planned change as a diff, and the commands sent (or with
+    `check`, those that would be sent); a blank line after them when there are any."""
+    out: list[str] = []
+    for r in results:
+        if r.diff:
+            out.append(r.diff)
+        if r.diff and r.commands:
+            out.append(f"# {r.name}: {'would send' if check else 'sent'}")
+            out += r.commands
+    return "".join(f"{line}\n" for line in out) + ("\n" if out else "")
 
 
 def render(

@@ -10,7 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from loopbackctl.local import system
+# Non-root users often have no sbin in PATH; iproute2 lives there on Debian.
+_IP_CANDIDATES = ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip")
+
+
+def ip_binary() -> str:
+    return next((p for p in _IP_CANDIDATES if os.access(p, os.X_OK)), "ip")
 
 
 def require_root() -> None:
@@ -25,7 +30,7 @@ def require_root() -> None:
 
 def ip(*args: str) -> str:
     done = subprocess.run(
-        [system.ip_binary(), *args], capture_output=True, text=True, check=False, timeout=10
+        [ip_binary(), *args], capture_output=True, text=True, check=False, timeout=10
     )
     if done.returncode != 0:
         raise AssertionError(f"ip {' '.join(args)}: {done.stderr.strip()}")
@@ -41,4 +46,4 @@ def netns() -> Iterator[str]:
     try:
         yield name
     finally:
-        subprocess.run([system.ip_binary(), "netns", "del", name], check=False, timeout=10)
+        subprocess.run([ip_binary(), "netns", "del", name], check=False, timeout=10)

@@ -1,6 +1,6 @@
-"""Both `ip -j` readers (the Linux driver's, local mode's) on real outputs: this project's
-recordings (tests/data/linux) and other projects' test data (tests/data/linux-samples,
-with origin and licence). Each is read exactly or refused."""
+"""The `ip -j` reader (the Linux driver's, which local mode uses too) on real outputs: this
+project's recordings (tests/data/linux) and other projects' test data
+(tests/data/linux-samples, with origin and licence). Each is read exactly or refused."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from loopbackctl.errors import DeviceError
-from loopbackctl.local import state
+from loopbackctl.errors import DeviceError, ParseError
+from loopbackctl.platforms.linux import parse
 from tests.samples import DATA, LINUX_SAMPLES
 from tests.test_linux_parse import read
 
@@ -34,9 +34,8 @@ def test_cloud_init_samples(name: str) -> None:
     # The driver asks for lo alone: an answer that lists other interfaces is refused.
     with pytest.raises(DeviceError, match="other than lo"):
         read((0, text))
-    local = state.parse_ip_addr(text)  # local mode picks lo out of every interface
-    assert local is not None and local.up and local.mtu == 65536
-    assert local.addresses == {A("127.0.0.1/8"), A("::1/128")}
+    state = parse.parse_ip_addr(lo_entry(text))
+    assert state is not None and state.up and state.mtu == 65536
 
 
 def test_labels_and_address_flags_are_read() -> None:
@@ -52,8 +51,8 @@ def test_labels_and_address_flags_are_read() -> None:
     }
     (lo,) = read((0, addr))
     assert set(lo.addresses) == want  # type: ignore[attr-defined]
-    local = state.parse_ip_addr(addr)
-    assert local is not None and local.addresses == want
+    state = parse.parse_ip_addr(addr)
+    assert state is not None and set(state.addresses) == want
 
 
 def test_a_peer_address_is_refused() -> None:
@@ -61,14 +60,14 @@ def test_a_peer_address_is_refused() -> None:
     addr = (DATA / "linux" / "peer_addr.json").read_text()
     with pytest.raises(DeviceError, match="peer"):
         read((0, addr))
-    with pytest.raises(state.ParseError, match="peer"):
-        state.parse_ip_addr(addr)
+    with pytest.raises(ParseError, match="peer"):
+        parse.parse_ip_addr(addr)
 
 
 @pytest.mark.parametrize("path", sorted(NTC.glob("*.raw")), ids=lambda p: p.name)
 def test_text_where_json_was_asked_for_is_refused(path: Path) -> None:
     # What an `ip` (or busybox) without -j prints: never read as "no addresses".
-    with pytest.raises(state.ParseError, match="invalid JSON"):
-        state.parse_ip_addr(path.read_text())
+    with pytest.raises(ParseError, match="invalid JSON"):
+        parse.parse_ip_addr(path.read_text())
     with pytest.raises(DeviceError, match="invalid JSON"):
         read((0, path.read_text()))

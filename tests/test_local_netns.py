@@ -31,8 +31,8 @@ UNNAMED = "198.18.77.1/32"
 GONE = "198.18.201.1/32"
 FRESH_FAILURES = {
     "lo up",
-    "addr 127.0.0.1/8",
-    "addr ::1/128",
+    "lo 127.0.0.1/8",
+    "lo ::1/128",
     "icmp 127.0.0.1",
     "icmp ::1",
     "http 127.0.0.1",
@@ -41,7 +41,22 @@ FRESH_FAILURES = {
     "refused ::1",
     "answers 127.0.0.2",
 }
-V6_CHECKS = {"addr ::1/128", "icmp ::1", "http ::1", "refused ::1"}
+V6_CHECKS = {"lo ::1/128", "icmp ::1", "http ::1", "refused ::1"}
+# The fleet's JSON document (report.to_json): one schema for every command.
+HOST_KEYS = [
+    "name",
+    "platform",
+    "status",
+    "changes",
+    "checks",
+    "error",
+    "commands",
+    "diff",
+    "unmanaged",
+    "rollback",
+    "router_id",
+    "duration",
+]
 
 
 def lo_json(ns: str) -> dict[str, Any]:
@@ -78,20 +93,42 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     return run
 
 
+def host_of(out: str) -> dict[str, Any]:
+    """The one host of a local run's JSON document, which is the fleet's."""
+    doc = json.loads(out)
+    assert list(doc) == ["hosts", "summary"] and len(doc["hosts"]) == 1
+    host: dict[str, Any] = doc["hosts"][0]
+    assert list(host) == HOST_KEYS
+    assert doc["summary"]["total"] == 1 and doc["summary"][host["status"]] == 1
+    return host
+
+
 def verify(cli: Cli, ns: str, *extra: str) -> tuple[int, dict[str, Any]]:
     rc, out, err = cli(*extra, "verify", "--local", "--netns", ns, "--format", "json")
     assert err == "", err
-    return rc, json.loads(out)
+    return rc, host_of(out)
 
 
 def apply(cli: Cli, ns: str, *extra: str) -> tuple[int, dict[str, Any]]:
     rc, out, err = cli(*extra, "apply", "--local", "--netns", ns, "--format", "json")
     assert err == "", err
-    return rc, json.loads(out)
+    return rc, host_of(out)
+
+
+def result(c: dict[str, Any]) -> str:
+    """ok / FAIL / warn / n/a, as the table words it (README: from ok and severity)."""
+    if c["ok"]:
+        return "ok"
+    return {"error": "FAIL", "warning": "warn"}.get(c["severity"], "n/a")
 
 
 def failed(doc: dict[str, Any]) -> set[str]:
-    return {c["name"] for c in doc["checks"] if c["result"] == "FAIL"}
+    return {c["name"] for c in doc["checks"] if result(c) == "FAIL"}
+
+
+def inventory_host(doc: dict[str, Any]) -> str:
+    """The "inventory" check names the inventory host standing for this machine."""
+    return str(check(doc, "inventory")["detail"])
 
 
 def check(doc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -132,24 +169,24 @@ def inventory(tmp_path: Path, addresses: list[str], absent: list[str] | None = N
 def test_fresh_namespace_fails_verify_with_named_failures(netns: str, cli: Cli) -> None:
     rc, doc = verify(cli, netns)
     assert rc == 1
-    assert (doc["host"], doc["netns"], doc["status"], doc["mode"]) == (
-        netns,
-        netns,
-        "drift",
-        "verify",
-    )
+    assert (doc["name"], doc["platform"], doc["status"]) == (netns, "linux", "drift")
     assert failed(doc) == FRESH_FAILURES
     assert "DOWN" in check(doc, "lo up")["detail"]
     assert "unreachable" in check(doc, "icmp 127.0.0.1")["detail"]
-    assert all({"name", "ok", "detail"} <= set(c) for c in doc["checks"])
+    assert doc["changes"] == ["lo: add 127.0.0.1/8", "lo: add ::1/128", "lo: bring up"]
+    assert all(list(c) == ["name", "ok", "detail", "severity"] for c in doc["checks"])
 
 
 def test_apply_repairs_then_verify_passes_and_a_second_run_changes_nothing(
     netns: str, cli: Cli
 ) -> None:
     rc, doc = apply(cli, netns, "-v")  # -v is a global option: harmless here
-    assert (rc, doc["status"]) == (0, "changed")
-    assert doc["changes"] == ["ip link set dev lo up"]
+    assert (rc, doc["status"], doc["rollback"]) == (0, "changed", None)
+    assert doc["commands"] == [
+        "ip link set dev lo up",
+        "ip address replace 127.0.0.1/8 dev lo",
+        "ip address replace ::1/128 dev lo",
+    ]
     assert lo_addresses(netns) == {"127.0.0.1/8", "::1/128"}
 
     rc, doc = verify(cli, netns)
@@ -160,23 +197,52 @@ def test_apply_repairs_then_verify_passes_and_a_second_run_changes_nothing(
     assert check(doc, "answers 127.0.0.2")["ok"]
 
     rc, doc = apply(cli, netns)
-    assert (rc, doc["status"], doc["changes"], doc["summary"]) == (
-        0,
-        "ok",
-        [],
-        "nothing to change",
-    )
+    assert (rc, doc["status"], doc["changes"], doc["commands"]) == (0, "ok", [], [])
     rc, out, _ = cli("apply", "--local", "--netns", netns)
-    assert rc == 0 and "changes: nothing to change" in out
+    assert rc == 0 and f"{netns}: change:" not in out
+    assert out.splitlines()[-1] == "1 host(s): 1 ok"
 
 
 def test_check_mode_shows_the_plan_and_changes_nothing(netns: str, cli: Cli) -> None:
-    rc, out, err = cli("apply", "--local", "--check", "--netns", netns)
+    rc, out, err = cli("apply", "--local", "--check", "--diff", "--netns", netns)
     assert (rc, err) == (1, "")
-    assert "changes (would run):\n  ip link set dev lo up" in out
-    assert out.splitlines()[-1].startswith(f"apply --local --check on netns {netns}: drift")
+    assert f"{netns}: change: lo: bring up" in out
+    assert f"# {netns}: would send\nip link set dev lo up\n" in out
+    assert f"+++ {netns} lo (after apply)" in out and "+ ::1/128" in out
+    assert out.splitlines()[-1] == "1 host(s): 1 drift"
     assert "UP" not in lo_json(netns)["flags"]
     assert lo_addresses(netns) == set()
+    rc, out, _ = cli("apply", "--local", "--check", "--netns", netns, "--format", "json")
+    doc = host_of(out)
+    assert (rc, doc["status"], doc["rollback"]) == (1, "drift", None)
+    assert doc["commands"][0] == "ip link set dev lo up"
+    assert "UP" not in lo_json(netns)["flags"]
+
+
+def test_a_failing_step_is_rolled_back(
+    netns: str, cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply --local is the fleet's pipeline: a command the kernel refuses mid-change puts
+    lo back as it was before the run (here: DOWN, without the inventory's address)."""
+    from loopbackctl.platforms.linux.driver import LinuxDriver
+
+    commands = LinuxDriver.commands
+    refused = "ip address add 198.18.200.9/33 dev lo"  # prefix length 33: ip refuses it
+
+    def with_a_failing_step(self: LinuxDriver, *args: Any) -> list[str]:
+        out = commands(self, *args)
+        return [*out, refused] if any("replace" in c for c in out) else out
+
+    monkeypatch.setattr(LinuxDriver, "commands", with_a_failing_step)
+    rc, doc = apply(cli, netns, "-i", inventory(tmp_path, [A4]))
+    assert (rc, doc["status"], doc["rollback"]) == (1, "failed", "restored")
+    assert f"`{refused}` failed (exit" in doc["error"] and "rolled back: restored" in doc["error"]
+    assert doc["commands"][:2] == ["ip link set dev lo up", "ip address replace 127.0.0.1/8 dev lo"]
+    assert "ip link set dev lo down" in doc["commands"]  # the restore, after the refusal
+    assert "UP" not in lo_json(netns)["flags"]
+    assert A4 not in lo_addresses(netns)
+    # The packet checks ran after the rollback, on the lo it left behind.
+    assert not check(doc, "icmp 127.0.0.1")["ok"]
 
 
 def test_removing_ipv6_loopback_fails_exactly_the_ipv6_checks(netns: str, cli: Cli) -> None:
@@ -186,7 +252,7 @@ def test_removing_ipv6_loopback_fails_exactly_the_ipv6_checks(netns: str, cli: C
     assert rc == 1
     assert failed(doc) == V6_CHECKS
     rc, doc = apply(cli, netns)
-    assert (rc, doc["changes"]) == (0, ["ip addr add ::1/128 dev lo"])
+    assert (rc, doc["commands"]) == (0, ["ip address replace ::1/128 dev lo"])
     assert failed(verify(cli, netns)[1]) == set()
 
 
@@ -196,14 +262,14 @@ def test_removing_ipv4_loopback_is_restored(netns: str, cli: Cli) -> None:
     rc, doc = verify(cli, netns)
     assert rc == 1
     assert failed(doc) == {
-        "addr 127.0.0.1/8",
+        "lo 127.0.0.1/8",
         "icmp 127.0.0.1",
         "http 127.0.0.1",
         "refused 127.0.0.1",
         "answers 127.0.0.2",
     }
     rc, doc = apply(cli, netns)
-    assert (rc, doc["changes"]) == (0, ["ip addr add 127.0.0.1/8 dev lo"])
+    assert (rc, doc["commands"]) == (0, ["ip address replace 127.0.0.1/8 dev lo"])
     assert "127.0.0.1/8" in lo_addresses(netns)
 
 
@@ -212,11 +278,13 @@ def test_lo_down_deletes_global_ipv6_and_verify_reports_it(
 ) -> None:
     inv = inventory(tmp_path, [A4, A6])
     rc, doc = apply(cli, netns, "-i", inv)
-    assert (rc, doc["inventory_host"]) == (0, "self")
-    assert doc["changes"] == [
+    assert rc == 0 and "inventory host self" in inventory_host(doc)
+    assert doc["commands"] == [
         "ip link set dev lo up",
-        f"ip addr replace {A4} dev lo",
-        f"ip addr replace {A6} dev lo",
+        "ip address replace 127.0.0.1/8 dev lo",
+        "ip address replace ::1/128 dev lo",
+        f"ip address replace {A4} dev lo",
+        f"ip address replace {A6} dev lo",
     ]
     assert {A4, A6} <= lo_addresses(netns)
 
@@ -225,14 +293,14 @@ def test_lo_down_deletes_global_ipv6_and_verify_reports_it(
     assert A4 in have and A6 not in have  # the kernel fact this test is about
     rc, doc = verify(cli, netns, "-i", inv)
     assert rc == 1
-    assert {"lo up", f"addr {A6}"} <= failed(doc) and f"addr {A4}" not in failed(doc)
-    assert "taking lo down deletes" in check(doc, f"addr {A6}")["detail"]
+    assert {"lo up", f"lo {A6}"} <= failed(doc) and f"lo {A4}" not in failed(doc)
+    assert "taking lo down deletes" in check(doc, f"lo {A6}")["detail"]
 
     ip("-n", netns, "link", "set", "lo", "up")  # up again: ::1 comes back, A6 does not
     rc, doc = verify(cli, netns, "-i", inv)
-    assert (rc, failed(doc)) == (1, {f"addr {A6}"})
+    assert (rc, failed(doc)) == (1, {f"lo {A6}"})
     rc, doc = apply(cli, netns, "-i", inv)
-    assert (rc, doc["changes"]) == (0, [f"ip addr replace {A6} dev lo"])
+    assert (rc, doc["commands"]) == (0, [f"ip address replace {A6} dev lo"])
     assert failed(verify(cli, netns, "-i", inv)[1]) == set()
 
 
@@ -251,20 +319,23 @@ def test_ipv6_disabled_is_its_own_result(netns: str, cli: Cli, tmp_path: Path) -
     rc, doc = verify(cli, netns)
     assert (rc, doc["status"]) == (0, "ok")
     v6 = check(doc, "ipv6 enabled")
-    assert v6["result"] == "warn" and "disable_ipv6 = 1" in v6["detail"]
-    assert {c["name"] for c in doc["checks"] if c["result"] == "n/a"} == V6_CHECKS
-    # An IPv6 address the inventory asks for cannot be added: a failed apply, in words.
+    assert result(v6) == "warn" and "disable_ipv6 = 1" in v6["detail"]
+    assert {c["name"] for c in doc["checks"] if result(c) == "n/a"} == V6_CHECKS
+    # An IPv6 address the inventory asks for cannot be added: a failed apply, in words,
+    # without trying (nothing to roll back).
     rc, doc = apply(cli, netns, "-i", inventory(tmp_path, [A6]))
-    assert (rc, doc["status"]) == (1, "failed")
+    assert (rc, doc["status"], doc["commands"], doc["rollback"]) == (1, "failed", [], None)
     assert "IPv6 is disabled" in doc["error"]
+    assert not check(doc, f"lo {A6}")["ok"]
 
 
 def test_unnamed_addresses_are_listed_and_left_alone(netns: str, cli: Cli) -> None:
     ip("-n", netns, "link", "set", "lo", "up")
     ip("-n", netns, "addr", "add", UNNAMED, "dev", "lo")
     rc, doc = apply(cli, netns)
-    assert (rc, doc["changes"], doc["unmanaged"]) == (0, [], [UNNAMED])
+    assert (rc, doc["commands"], doc["unmanaged"]) == (0, [], [UNNAMED])
     assert UNNAMED in check(doc, "unmanaged")["detail"]
+    assert check(doc, f"lo {UNNAMED}")["ok"]
     assert UNNAMED in lo_addresses(netns)
 
 
@@ -274,10 +345,10 @@ def test_absent_addresses_are_removed(netns: str, cli: Cli, tmp_path: Path) -> N
     ip("-n", netns, "addr", "add", UNNAMED, "dev", "lo")
     inv = inventory(tmp_path, [A4], absent=[GONE])
     rc, doc = verify(cli, netns, "-i", inv)
-    assert failed(doc) == {f"addr {A4}", f"absent {GONE}"}
+    assert failed(doc) == {f"lo {A4}", f"lo {GONE} absent"}
     rc, doc = apply(cli, netns, "-i", inv)
     assert rc == 0
-    assert doc["changes"] == [f"ip addr replace {A4} dev lo", f"ip addr del {GONE} dev lo"]
+    assert doc["commands"] == [f"ip address del {GONE} dev lo", f"ip address replace {A4} dev lo"]
     assert lo_addresses(netns) == {"127.0.0.1/8", "::1/128", A4, UNNAMED}
 
 
@@ -286,9 +357,9 @@ def test_local_host_picked_by_flag_and_by_hostname(netns: str, cli: Cli, tmp_pat
     ip("-n", netns, "link", "set", "lo", "up")
     argv = ["-i", inv, "verify", "--local", "--netns", netns, "--format", "json"]
     rc, out, _ = cli(*argv, "--local-host", "other")
-    doc = json.loads(out)
-    assert rc == 1 and doc["inventory_host"] == "other"
-    assert failed(doc) == {"addr 198.18.202.1/32"}
+    doc = host_of(out)
+    assert rc == 1 and "inventory host other (--local-host)" in inventory_host(doc)
+    assert failed(doc) == {"lo 198.18.202.1/32"}
     rc, out, err = cli(*argv, "--local-host", "nope")
     assert rc == 2 and "nope" in err and out == ""
 
@@ -298,8 +369,8 @@ def test_local_host_picked_by_flag_and_by_hostname(netns: str, cli: Cli, tmp_pat
         f"      - name: lo\n        addresses: [{A4}]\n"
     )
     rc, doc = verify(cli, netns, "-i", inv)
-    assert doc["inventory_host"] == me and failed(doc) == {f"addr {A4}"}
-    assert "named like this machine" in check(doc, "inventory")["detail"]
+    assert f"inventory host {me} (named like this machine)" in inventory_host(doc)
+    assert failed(doc) == {f"lo {A4}"}
 
 
 def test_inventory_errors_exit_2(netns: str, cli: Cli, tmp_path: Path) -> None:
@@ -318,13 +389,14 @@ def test_inventory_in_working_directory_is_used(
     ip("-n", netns, "link", "set", "lo", "up")
     rc, doc = verify(cli, netns)
     assert rc == 1
-    assert doc["inventory_host"] == "self" and failed(doc) == {f"addr {A4}"}
+    assert "inventory host self (data.local: true)" in inventory_host(doc)
+    assert failed(doc) == {f"lo {A4}"}
 
 
 def test_no_inventory_is_fine_and_said(netns: str, cli: Cli) -> None:
     ip("-n", netns, "link", "set", "lo", "up")
     rc, doc = verify(cli, netns)
-    assert rc == 0 and doc["inventory_host"] is None
+    assert rc == 0 and inventory_host(doc).startswith("no inventory")
     assert "no extra addresses expected" in check(doc, "inventory")["detail"]
 
 
@@ -343,9 +415,11 @@ def test_ping_socket_used_where_ping_group_range_allows(netns: str, cli: Cli) ->
 def test_formats_table_and_junit(netns: str, cli: Cli) -> None:
     rc, out, _ = cli("verify", "--local", "--netns", netns)
     lines = out.splitlines()
-    assert rc == 1 and lines[0].split() == ["check", "result", "detail"]
-    assert any(line.split()[:3] == ["lo", "up", "FAIL"] for line in lines)
-    assert lines[-1].startswith(f"verify --local on netns {netns}: drift: 10 check(s) fail")
+    assert rc == 1 and lines[0] == f"{netns}: change: lo: add 127.0.0.1/8"
+    assert any(line.startswith(f"{netns}: FAIL: lo up: lo is DOWN") for line in lines)
+    assert f"{netns}: ok: lo exists: lo is interface 1" in lines
+    assert lines[-2].split()[:5] == [netns, "linux", "drift", "3", "6/16"]
+    assert lines[-1] == "1 host(s): 1 drift"
     rc, out, _ = cli("verify", "--local", "--netns", netns, "--format", "junit")
     root = ET.fromstring(out)
     cases = {tc.get("name"): tc for tc in root.iter("testcase")}

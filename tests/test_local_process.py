@@ -25,8 +25,8 @@ SETPRIV = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"
 _DROP_THEN_MAIN = """
 import os, sys
 from loopbackctl.cli import main
-from loopbackctl.local import engine, output, probe, roundtrip, system, target
-import loopbackctl.report
+from loopbackctl.local import checks, icmp, probe, roundtrip, run, system, target
+import loopbackctl.platforms.linux.driver, loopbackctl.report, loopbackctl.transport.local
 os.setgroups([])
 os.setresgid({id}, {id}, {id})
 os.setresuid({id}, {id}, {id})
@@ -116,7 +116,7 @@ def _unprivileged_verify(ns: str) -> dict[str, Any]:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     doc: dict[str, Any] = json.loads(done.stdout)
-    return {c["name"]: c for c in doc["checks"]}
+    return {c["name"]: c for c in doc["hosts"][0]["checks"]}
 
 
 def test_unprivileged_verify_says_which_icmp_it_could_not_do(netns: str) -> None:
@@ -124,7 +124,7 @@ def test_unprivileged_verify_says_which_icmp_it_could_not_do(netns: str) -> None
     ip("netns", "exec", netns, "sysctl", "-qw", "net.ipv4.ping_group_range=1 0")
     checks = _unprivileged_verify(netns)
     for name in ("icmp 127.0.0.1", "icmp ::1"):
-        assert checks[name]["result"] == "warn"
+        assert (checks[name]["ok"], checks[name]["severity"]) == (False, "warning")
         detail = checks[name]["detail"]
         assert "net.ipv4.ping_group_range is 1 0 and does not include gid 65534" in detail
         assert "CAP_NET_RAW" in detail
@@ -223,9 +223,10 @@ def test_localhost_resolution_is_reported_as_the_resolver_says(
         timeout=60,
     )
     assert done.returncode in (0, 1), done.stderr
-    check = next(c for c in json.loads(done.stdout)["checks"] if c["name"] == "resolve localhost")
+    (host,) = json.loads(done.stdout)["hosts"]
+    check = next(c for c in host["checks"] if c["name"] == "resolve localhost")
     assert check["ok"] is ok
     assert ("::1" in check["detail"].split(";")[0]) is both
     assert "127.0.0.1" in check["detail"]
     if not ok:
-        assert check["result"] == "warn" and "/etc/hosts" in check["detail"]
+        assert check["severity"] == "warning" and "/etc/hosts" in check["detail"]

@@ -1,210 +1,28 @@
-"""Local mode, pure parts: recorded `ip -j` output → state, checks, plans, words.
+"""Local mode, pure parts: which inventory host is this machine, its own checks (ICMP
+arithmetic, HTTP parsing, the resolver, probe's words), and how they judge a result.
 
-The JSON below was recorded from this kernel (6.x, iproute2 6.1) in a fresh network
-namespace at each step named.
+lo's state, health and plans are the Linux driver's: tests/test_linux_health.py.
 """
 
 from __future__ import annotations
 
 import errno
 import ipaddress
-import json
 import socket
 
 import pytest
 
-from loopbackctl.errors import UsageError
-from loopbackctl.local import icmp, output, probe, roundtrip, target
-from loopbackctl.local.checks import Expected, address_checks, link_checks, result_word
-from loopbackctl.local.engine import Report
-from loopbackctl.local.plan import LINK_UP, plan, plan_addresses
-from loopbackctl.local.state import (
-    LOOPBACK4,
-    LOOPBACK6,
-    Ipv6Status,
-    ParseError,
-    ipv6_status,
-    parse_ip_addr,
-)
+from loopbackctl.errors import LoopbackctlError, UsageError
+from loopbackctl.local import checks, icmp, probe, roundtrip, target
+from loopbackctl.local.run import _judge
 from loopbackctl.model import Host, Loopback
+from loopbackctl.platforms.linux.parse import Ipv6Status
 from loopbackctl.result import Check, HostResult
 
-_LT = '"valid_life_time":4294967295,"preferred_life_time":4294967295'
-_V4 = f'{{"family":"inet","local":"127.0.0.1","prefixlen":8,"scope":"host","label":"lo",{_LT}}}'
-_V6 = f'{{"family":"inet6","local":"::1","prefixlen":128,"scope":"host",{_LT}}}'
-_X4 = (
-    f'{{"family":"inet","local":"198.18.200.1","prefixlen":32,"scope":"global","label":"lo",{_LT}}}'
-)
-_S4 = (
-    '{"family":"inet","local":"127.0.0.2","prefixlen":8,"scope":"host","secondary":true,'
-    f'"label":"lo",{_LT}}}'
-)
-_X6 = f'{{"family":"inet6","local":"2001:db8:200::1","prefixlen":128,"scope":"global",{_LT}}}'
-_LINK = (
-    '"mtu":65536,"qdisc":"{q}","operstate":"{o}","group":"default","txqlen":1000,'
-    '"link_type":"loopback","address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00"'
-)
-_UP = '"flags":["LOOPBACK","UP","LOWER_UP"],' + _LINK.format(q="noqueue", o="UNKNOWN")
-
-
-def _addr(flags_link: str, infos: list[str]) -> str:
-    return f'[{{"ifindex":1,"ifname":"lo",{flags_link},"addr_info":[{",".join(infos)}]}}]'
-
-
-# ip -j addr show dev lo, in a namespace just made by `ip netns add`
-FRESH = _addr('"flags":["LOOPBACK"],' + _LINK.format(q="noop", o="DOWN"), [])
-# ... after `ip link set lo up`
-UP = _addr(_UP, [_V4, _V6])
-# ip -j link show lo (no addr_info at all)
-LINK_ONLY = '[{"ifindex":1,"ifname":"lo",' + _UP + ',"linkmode":"DEFAULT"}]'
-# ... plus 198.18.200.1/32, 2001:db8:200::1/128 and 127.0.0.2/8 (a secondary)
-EXTRAS = _addr(_UP, [_V4, _X4, _S4, _X6, _V6])
-# ... then `ip link set lo down`: IPv4 stays, every IPv6 address is gone
-DOWN_KEPT = _addr('"flags":["LOOPBACK"],' + _LINK.format(q="noqueue", o="DOWN"), [_V4, _X4, _S4])
-# ... up again with net.ipv6.conf.lo.disable_ipv6=1
-V6_OFF = _addr(_UP, [_V4, _X4, _S4])
-
-V6_ON = Ipv6Status(True, "net.ipv6.conf.lo.disable_ipv6 = 0")
-V6_DISABLED = Ipv6Status(False, "net.ipv6.conf.lo.disable_ipv6 = 1")
-NONE = Expected(None, "no inventory")
 A4 = ipaddress.IPv4Interface("198.18.200.1/32")
 A6 = ipaddress.IPv6Interface("2001:db8:200::1/128")
-WEB = Expected("web1", "inventory host web1 (data.local: true)", (A4, A6))
-
-
-def _failed(checks: list[Check]) -> set[str]:
-    return {c.name for c in checks if not c.ok and c.severity == "error"}
-
-
-# ---------------------------------------------------------------- parsing
-
-
-def test_parse_fresh_namespace() -> None:
-    state = parse_ip_addr(FRESH)
-    assert state is not None
-    assert not state.up and not state.lower_up
-    assert state.addresses == frozenset()
-    assert (state.mtu, state.link_type, state.operstate) == (65536, "loopback", "DOWN")
-
-
-def test_parse_up_compares_addresses_as_a_set() -> None:
-    state = parse_ip_addr(UP)
-    assert state is not None and state.up and state.lower_up
-    assert state.operstate == "UNKNOWN"  # lo's normal operstate: flags decide
-    assert state.addresses == {LOOPBACK4, LOOPBACK6}
-    shuffled = _addr(_UP, [_V6, _V4])
-    assert parse_ip_addr(shuffled) == state
-
-
-def test_parse_extras_and_secondary() -> None:
-    state = parse_ip_addr(EXTRAS)
-    assert state is not None
-    assert state.addresses == {
-        LOOPBACK4,
-        LOOPBACK6,
-        A4,
-        A6,
-        ipaddress.IPv4Interface("127.0.0.2/8"),
-    }
-
-
-def test_parse_link_show_has_no_addresses() -> None:
-    state = parse_ip_addr(LINK_ONLY)
-    assert state is not None and state.up and state.addresses == frozenset()
-
-
-def test_parse_no_lo() -> None:
-    assert parse_ip_addr("") is None
-    assert parse_ip_addr("[]") is None
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Device lo does not exist",
-        '{"ifname": "lo"}',
-        '[{"ifname":"lo","ifindex":"one","flags":[]}]',
-        '[{"ifname":"lo","ifindex":1,"flags":"UP"}]',
-        '[{"ifname":"lo","ifindex":1,"flags":[],"addr_info":[{"family":"inet"}]}]',
-        '[{"ifname":"lo","ifindex":1,"flags":[],'
-        '"addr_info":[{"family":"inet","local":"300.1.1.1","prefixlen":8}]}]',
-        '[{"name":"lo"}]',
-    ],
-)
-def test_parse_refuses_what_is_not_iproute2_json(text: str) -> None:
-    with pytest.raises(ParseError):
-        parse_ip_addr(text)
-
-
-def test_ipv6_status() -> None:
-    assert ipv6_status("0\n", True).enabled
-    off = ipv6_status("1\n", True)
-    assert not off.enabled and "disable_ipv6 = 1" in off.reason
-    gone = ipv6_status(None, False)
-    assert not gone.enabled and "/proc/sys/net/ipv6" in gone.reason
-
-
-# ---------------------------------------------------------------- checks
-
-
-def test_fresh_namespace_checks_name_the_failures() -> None:
-    state = parse_ip_addr(FRESH)
-    checks = link_checks(state)
-    addr, unmanaged = address_checks(state, V6_ON, NONE)
-    assert _failed(checks + addr) == {"lo up", "addr 127.0.0.1/8", "addr ::1/128"}
-    assert unmanaged == []
-    up = next(c for c in checks if c.name == "lo up")
-    assert "DOWN" in up.detail
-
-
-def test_healthy_lo_passes() -> None:
-    state = parse_ip_addr(UP)
-    checks = link_checks(state) + address_checks(state, V6_ON, NONE)[0]
-    assert _failed(checks) == set()
-    assert [c.name for c in checks][:4] == ["lo exists", "lo type", "lo up", "lo mtu"]
-
-
-def test_mtu_is_a_warning() -> None:
-    state = parse_ip_addr(UP.replace('"mtu":65536', '"mtu":1500'))
-    mtu = next(c for c in link_checks(state) if c.name == "lo mtu")
-    assert not mtu.ok and mtu.severity == "warning" and "1500" in mtu.detail
-
-
-def test_no_lo_at_all() -> None:
-    assert _failed(link_checks(None)) == {"lo exists", "lo type", "lo up", "lo mtu"}
-
-
-def test_inventory_addresses_and_unmanaged() -> None:
-    state = parse_ip_addr(EXTRAS)
-    checks, unmanaged = address_checks(state, V6_ON, WEB)
-    assert _failed(checks) == set()
-    assert unmanaged == ["127.0.0.2/8"]
-    listed = next(c for c in checks if c.name == "unmanaged")
-    assert listed.ok and "127.0.0.2/8" in listed.detail
-
-
-def test_lo_down_loses_global_ipv6_and_says_why() -> None:
-    state = parse_ip_addr(DOWN_KEPT)
-    checks, _ = address_checks(state, V6_ON, WEB)
-    assert _failed(checks) == {"addr ::1/128", f"addr {A6}"}
-    lost = next(c for c in checks if c.name == f"addr {A6}")
-    assert "taking lo down deletes its global IPv6 addresses" in lost.detail
-
-
-def test_ipv6_disabled_is_not_a_broken_lo() -> None:
-    state = parse_ip_addr(V6_OFF)
-    checks, _ = address_checks(state, V6_DISABLED, NONE)
-    v6 = next(c for c in checks if c.name == "addr ::1/128")
-    assert (v6.ok, v6.severity, result_word(v6)) == (False, "info", "n/a")
-    assert _failed(checks) == set()
-
-
-def test_absent_addresses() -> None:
-    state = parse_ip_addr(EXTRAS)
-    exp = Expected("web1", "x", (), (A4,))
-    checks, unmanaged = address_checks(state, V6_ON, exp)
-    assert _failed(checks) == {f"absent {A4}"}
-    assert "198.18.200.1/32" not in unmanaged
+V6_ON = Ipv6Status(True, "net.ipv6.conf.lo.disable_ipv6 = 0")
+V6_DISABLED = Ipv6Status(False, "net.ipv6.conf.lo.disable_ipv6 = 1")
 
 
 def test_localhost_resolution_judgement() -> None:
@@ -215,45 +33,6 @@ def test_localhost_resolution_judgement() -> None:
     assert roundtrip.judge_resolution("r", "localhost", ["127.0.0.1"], False).ok
     none = roundtrip.judge_resolution("r", "localhost", ["::1"], True)
     assert (none.ok, none.severity) == (False, "error")
-
-
-# ---------------------------------------------------------------- plans
-
-
-def test_plan_fresh_namespace_only_brings_lo_up() -> None:
-    state = parse_ip_addr(FRESH)
-    assert state is not None
-    assert plan(state, V6_ON, NONE).steps == (LINK_UP,)
-
-
-def test_plan_restores_base_addresses_when_up() -> None:
-    state = parse_ip_addr(_addr(_UP, []))
-    assert state is not None
-    got = [s.command for s in plan(state, V6_ON, NONE).steps]
-    assert got == ["ip addr add 127.0.0.1/8 dev lo", "ip addr add ::1/128 dev lo"]
-    no6 = [s.command for s in plan(state, V6_DISABLED, NONE).steps]
-    assert no6 == ["ip addr add 127.0.0.1/8 dev lo"]
-
-
-def test_plan_after_lo_down_re_adds_global_ipv6_only() -> None:
-    state = parse_ip_addr(DOWN_KEPT)
-    assert state is not None
-    got = [s.command for s in plan(state, V6_ON, WEB).steps]
-    assert got == ["ip link set dev lo up", f"ip addr replace {A6} dev lo"]
-
-
-def test_plan_converged_is_empty_and_never_removes_unnamed() -> None:
-    state = parse_ip_addr(EXTRAS)
-    assert state is not None
-    assert plan(state, V6_ON, WEB).steps == ()
-    assert plan(state, V6_ON, NONE).steps == ()
-
-
-def test_plan_absent_and_blocked() -> None:
-    have = frozenset({LOOPBACK4, A4})
-    p = plan_addresses(have, V6_DISABLED, Expected("h", "x", (A6,), (A4, LOOPBACK4)))
-    assert [s.command for s in p.steps] == [f"ip addr del {A4} dev lo"]
-    assert len(p.blocked) == 1 and "IPv6 is disabled" in p.blocked[0]
 
 
 # ---------------------------------------------------------------- which host is local
@@ -289,14 +68,25 @@ def test_choose_errors() -> None:
     two = {"a": _host("a", local=True), "b": _host("b", local=True)}
     with pytest.raises(UsageError, match=r"data\.local"):
         target.choose(two, None, "vm", "inv")
-    with pytest.raises(UsageError, match="cisco_ios"):
-        target.expected_for(_host("r1", "cisco_ios"), "x")
+    with pytest.raises(UsageError, match=r"cisco_ios.*pick a linux host"):
+        target.local_host("vm", _host("r1", "cisco_ios"))
 
 
-def test_expected_for_linux_host() -> None:
-    exp = target.expected_for(_host("a"), "how")
-    assert exp.host == "a" and exp.addresses == (A4, A6)
-    assert exp.absent == (ipaddress.ip_interface("198.18.9.9/32"),)
+def test_local_host_is_this_machine_with_the_inventory_hosts_lo() -> None:
+    host = target.local_host("ns1", _host("a"))
+    assert (host.name, host.platform, host.purge, dict(host.data)) == ("ns1", "linux", False, {})
+    (lo,) = host.loopbacks
+    assert lo.name == "lo" and lo.addresses == (A4, A6)
+    assert lo.absent_addresses == (ipaddress.ip_interface("198.18.9.9/32"),)
+    bare = target.local_host("vm", None)
+    assert bare.platform == "linux" and bare.loopbacks == (Loopback("lo"),)
+    assert target.Target(host, "a", "how").extra == 2
+
+
+def test_local_platform_is_a_capability() -> None:
+    from loopbackctl import platforms
+
+    assert [p.name for p in platforms.PLATFORMS.values() if p.local] == ["linux"]
 
 
 def test_env_name_matches_inventory_module() -> None:
@@ -397,62 +187,67 @@ def test_probe_explanations() -> None:
     assert "unreachable" in text
 
 
-# ---------------------------------------------------------------- output
+# ---------------------------------------------------------------- local checks and verdicts
 
 
-def _report(status: str = "drift") -> Report:
-    checks = [
-        Check("lo up", False, "lo is DOWN"),
-        Check("lo mtu", False, "mtu 1500", "warning"),
-        Check("icmp ::1", False, "not applicable", "info"),
-        Check("lo exists", True, "lo is interface 1"),
+def test_inventory_and_unmanaged_checks() -> None:
+    none = checks.inventory_check(None, "no inventory", 0)
+    assert none.ok and none.detail == "no inventory; no extra addresses expected"
+    some = checks.inventory_check("web1", "inventory host web1 (data.local: true)", 2)
+    assert some.detail.endswith(": 2 extra address(es) on lo expected")
+    listed = checks.unmanaged_check(["198.18.77.1/32", "127.0.0.2/8"])
+    assert listed.ok and "198.18.77.1/32, 127.0.0.2/8" in listed.detail
+    assert checks.unmanaged_check([]).detail.startswith("none")
+
+
+def test_round_trips_are_in_report_order_and_v6_is_na_without_ipv6() -> None:
+    names = [name for name, _ in checks._jobs(V6_DISABLED, 3, 0.5)]
+    assert names == [
+        "icmp 127.0.0.1",
+        "icmp ::1",
+        "http 127.0.0.1",
+        "http ::1",
+        "refused 127.0.0.1",
+        "refused ::1",
+        "answers 127.0.0.2",
+        "resolve localhost",
     ]
-    result = HostResult(
-        name="ns1",
-        platform="linux",
-        status=status,
-        checks=checks,
-        changes=["ip x"],  # type: ignore[arg-type]
-    )
-    return Report(result, "apply --check", "ns1", None, "would make 1 change(s)", {"ip x": "y"})
+    na = dict(checks._jobs(V6_DISABLED, 3, 0.5))["http ::1"]()
+    assert (na.ok, na.severity) == (False, "info") and "IPv6 is disabled" in na.detail
 
 
-def test_json_document_keys_are_stable() -> None:
-    doc = json.loads(output.to_json(_report()))
-    assert list(doc) == [
-        "host",
-        "netns",
-        "inventory_host",
-        "mode",
-        "status",
-        "summary",
-        "error",
-        "changes",
-        "unmanaged",
-        "checks",
-        "duration",
-    ]
-    assert doc["host"] == "ns1" and doc["netns"] == "ns1" and doc["changes"] == ["ip x"]
-    assert all(list(c) == ["name", "ok", "severity", "result", "detail"] for c in doc["checks"])
-    assert [c["result"] for c in doc["checks"]] == ["FAIL", "warn", "n/a", "ok"]
+def test_a_check_that_raises_is_a_failed_check() -> None:
+    trips = checks.RoundTrips(V6_ON, 1)
+
+    def broken() -> Check:
+        raise RuntimeError("boom")
+
+    trips._run("x", broken)
+    assert trips.results["x"] == Check("x", False, "internal error: RuntimeError: boom")
 
 
-def test_table_rows_and_verdict() -> None:
-    text = output.to_table(_report())
-    lines = text.splitlines()
-    assert lines[0].split() == ["check", "result", "detail"]
-    assert lines[1].split()[:3] == ["lo", "up", "FAIL"]
-    assert "ip x    # y" in text
-    assert lines[-1].startswith("apply --local --check on netns ns1: drift: would make 1")
-    assert "1 check(s) fail: lo up" in lines[-1]
-    assert "\x1b[" not in text and "\x1b[" in output.to_table(_report(), colour=True)
+@pytest.mark.parametrize(
+    ("status", "mode", "check", "want"),
+    [
+        ("ok", "verify", False, "drift"),
+        ("ok", "apply", True, "drift"),
+        ("changed", "apply", False, "failed"),
+        ("ok", "apply", False, "failed"),
+        ("failed", "apply", False, "failed"),
+    ],
+)
+def test_a_failing_local_check_judges_the_result(
+    status: str, mode: str, check: bool, want: str
+) -> None:
+    r = HostResult("vm", "linux", status, checks=[Check("icmp 127.0.0.1", False, "100% loss")])  # type: ignore[arg-type]
+    _judge(r, mode, check)  # type: ignore[arg-type]
+    assert r.status == want
+    if want == "failed" and status != "failed":
+        assert r.error == "lo still fails after apply: icmp 127.0.0.1"
+    warned = HostResult("vm", "linux", "ok", checks=[Check("lo mtu", False, "1500", "warning")])
+    _judge(warned, mode, check)  # type: ignore[arg-type]
+    assert warned.status == "ok"
 
 
-def test_junit_one_testcase_per_check() -> None:
-    from xml.etree import ElementTree as ET
-
-    root = ET.fromstring(output.render(_report(), "junit"))
-    names = [tc.get("name") for tc in root.iter("testcase")]
-    assert names == ["status", "lo up", "lo mtu", "icmp ::1", "lo exists"]
-    failed = [tc.get("name") for tc in root.iter("testcase") if tc.find("failure") is not None]
-    assert failed == ["status", "lo up"]
+def test_local_errors_are_loopbackctl_errors() -> None:
+    assert issubclass(icmp.Unavailable, LoopbackctlError)

@@ -17,6 +17,7 @@ def test_verbose_table_lists_every_change_and_check_before_the_table() -> None:
                 Check("lo up", True, "lo UP"),
                 Check("lo 198.18.200.1/32", False, "198.18.200.1/32 missing"),
                 Check("lo mtu", False, "mtu 1500", "warning"),
+                Check("icmp ::1", False, "not applicable: IPv6 is disabled", "info"),
             ],
         )
     ]
@@ -25,10 +26,11 @@ def test_verbose_table_lists_every_change_and_check_before_the_table() -> None:
     assert "198.18.200.1/32 missing" in plain  # the failing check is the row's detail
     assert "lo UP" not in plain
     lines = verbose.splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         "h1: change: lo: add 198.18.200.1/32",
         "h1: ok: lo up: lo UP",
         "h1: FAIL: lo 198.18.200.1/32: 198.18.200.1/32 missing",
         "h1: warning: lo mtu: mtu 1500",
+        "h1: n/a: icmp ::1: not applicable: IPv6 is disabled",
     ]
     assert verbose.endswith(plain)

@@ -97,14 +97,7 @@ def run(args: argparse.Namespace, inv: Inventory) -> int:
     fmt = args.format or "table"
     out = sys.stdout
     if args.command == "apply" and args.diff and fmt == "table":
-        for r in results:
-            if r.diff:
-                out.write(r.diff + "\n")
-            if r.diff and r.commands:
-                verb = "would send" if opts.check else "sent"
-                out.write(f"# {r.name}: {verb}\n" + "".join(f"{c}\n" for c in r.commands))
-        if any(r.diff for r in results):
-            out.write("\n")
+        out.write(report.diffs(results, opts.check))
     out.write(report.render(results, fmt, out, getattr(args, "verbose", 0)))
     out.flush()
     if cancel.is_set():

@@ -13,7 +13,7 @@ import sys
 
 from loopbackctl.errors import UsageError
 from loopbackctl.local import system
-from loopbackctl.result import SUCCESS
+from loopbackctl.result import exit_code
 
 NO_PRIVILEGE = (
     "apply --local needs CAP_NET_ADMIN to change lo, and this process does not have it;"
@@ -22,8 +22,11 @@ NO_PRIVILEGE = (
 
 
 def run(args: argparse.Namespace) -> int:
-    """verify/apply --local; 0 as intended, 1 failing checks or a failed repair."""
-    from loopbackctl.local import engine, output, target
+    """verify/apply --local; 0 as intended, 1 failing checks or a failed repair. The
+    report is the fleet's (report.render), with every check listed in a table."""
+    from loopbackctl import report
+    from loopbackctl.local import run as local_run
+    from loopbackctl.local import target
 
     applying = args.command == "apply"
     check = applying and bool(args.check)
@@ -35,15 +38,17 @@ def run(args: argparse.Namespace) -> int:
         system.netns_path(args.netns)
     if applying and not check and not system.has_cap(system.CAP_NET_ADMIN):
         raise UsageError(NO_PRIVILEGE)
-    expected = target.resolve(getattr(args, "inventory", None), args.local_host)
     name = args.netns or target.short_hostname()
+    chosen = target.resolve(getattr(args, "inventory", None), args.local_host, name)
     with system.inside_netns(args.netns):
-        if applying:
-            report = engine.apply(name, expected, args.probes, args.netns, check)
-        else:
-            report = engine.verify(name, expected, args.probes, args.netns)
-    sys.stdout.write(output.render(report, args.format or "table"))
-    return 0 if report.result.status in SUCCESS else 1
+        result = local_run.run(chosen, "apply" if applying else "verify", check, args.probes)
+    out = sys.stdout
+    fmt = args.format or "table"
+    if applying and args.diff and fmt == "table":
+        out.write(report.diffs([result], check))
+    out.write(report.render([result], fmt, out, verbose=1))
+    out.flush()
+    return exit_code([result])
 
 
 def probe(args: argparse.Namespace) -> int:
@@ -56,11 +61,7 @@ def probe(args: argparse.Namespace) -> int:
     with system.inside_netns(args.netns):
         outcome, ms, error = roundtrip.connect_outcome(address, port, args.timeout)
         if outcome == "timeout":
-            try:
-                state = system.read_lo()
-                lo_up = state.up if state is not None else None
-            except system.LocalError:
-                lo_up = None
+            lo_up = system.lo_up()
     listening, sentence = probing.explain(
         address, port, outcome, ms, error.errno if error else None, args.timeout, lo_up
     )

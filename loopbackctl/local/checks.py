@@ -1,174 +1,126 @@
-"""Judging `lo`'s state: LoState + what is expected → named Checks. Pure.
+"""Local mode's own checks: what only this machine can test about its lo (packets over lo,
+the resolver) and which inventory host it is. Each gives a Check; none raises.
 
-Severity: "error" fails the run; "warning" is reported and does not; "info" with
-ok=False means "not applicable" (IPv6 disabled), never "broken".
+The checks that send packets run concurrently in threads started by the calling thread,
+so they run in its network namespace. Severity: "error" fails the run; "warning" is
+reported and does not; "info" with ok=False means "not applicable" (IPv6 disabled).
 """
 
 from __future__ import annotations
 
-import errno
-import os
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
 
-from loopbackctl.local.state import (
-    LO_MTU,
-    LOOPBACK4,
-    LOOPBACK6,
-    IPInterface,
-    Ipv6Status,
-    LoState,
-    show,
-)
+from loopbackctl.local import icmp, roundtrip
+from loopbackctl.platforms.linux.parse import Ipv6Status
 from loopbackctl.result import Check
 
-
-@dataclass(frozen=True)
-class Expected:
-    """The extra addresses the inventory declares for this machine's lo.
-
-    `host` is the inventory host standing for this machine (None: none does), `how` says
-    in words how it was chosen or why there is none.
-    """
-
-    host: str | None
-    how: str
-    addresses: tuple[IPInterface, ...] = ()
-    absent: tuple[IPInterface, ...] = ()
-
-
-def result_word(check: Check) -> str:
-    """ok / FAIL / warn / n/a: how a check reads in tables and the local JSON `result`."""
-    if check.ok:
-        return "ok"
-    return {"error": "FAIL", "warning": "warn"}.get(check.severity, "n/a")
+# Loopback answers in microseconds; this only bounds a broken lo (packets dropped).
+TIMEOUT = 0.5
+OTHER_LOOPBACK = "127.0.0.2"
+ICMP_HEAD_START = 0.05
 
 
 def not_applicable(name: str, ipv6: Ipv6Status) -> Check:
     return Check(name, False, f"not applicable: IPv6 is disabled ({ipv6.reason})", "info")
 
 
-def link_checks(state: LoState | None) -> list[Check]:
-    """lo exists, is a loopback, is UP with LOWER_UP, has the usual MTU."""
-    if state is None:
-        missing = "there is no interface named lo in this network namespace"
-        return [
-            Check("lo exists", False, missing),
-            Check("lo type", False, missing),
-            Check("lo up", False, missing),
-            Check("lo mtu", False, missing),
+def inventory_check(inventory_host: str | None, how: str, extra: int) -> Check:
+    """Which inventory host stands for this machine, and how many addresses it adds."""
+    if inventory_host is None:
+        return Check("inventory", True, f"{how}; no extra addresses expected")
+    return Check("inventory", True, f"{how}: {extra} extra address(es) on lo expected")
+
+
+def unmanaged_check(unmanaged: Sequence[str]) -> Check:
+    """Addresses on lo nobody named: listed, never a failure (apply --local leaves them)."""
+    if unmanaged:
+        shown = ", ".join(unmanaged)
+        return Check(
+            "unmanaged", True, f"on lo but not named by the inventory (left alone): {shown}"
+        )
+    return Check("unmanaged", True, "none: lo holds only the addresses named above")
+
+
+def _icmp_check(name: str, address: str, probes: int, timeout: float) -> Check:
+    try:
+        got = icmp.echo(address, probes, timeout)
+    except icmp.Unavailable as exc:
+        return Check(name, False, f"could not send ICMP echo: {exc}", "warning")
+    if got.error is not None:
+        return Check(
+            name,
+            False,
+            f"could not send ICMP echo to {address}: {roundtrip.explain_errno(got.errno, address)}"
+            f" ({got.method})",
+        )
+    return Check(name, got.received == probes, icmp.summary(got))
+
+
+def _jobs(ipv6: Ipv6Status, probes: int, timeout: float) -> list[tuple[str, Callable[[], Check]]]:
+    """The checks that send packets, in report order; ::1 ones are n/a without IPv6."""
+    jobs: list[tuple[str, Callable[[], Check]]] = []
+    for kind in ("icmp", "http", "refused"):
+        for address in ("127.0.0.1", "::1"):
+            name = f"{kind} {address}"
+            if address == "::1" and not ipv6.enabled:
+                jobs.append((name, partial(not_applicable, name, ipv6)))
+            elif kind == "icmp":
+                jobs.append((name, partial(_icmp_check, name, address, probes, timeout)))
+            elif kind == "http":
+                jobs.append((name, partial(roundtrip.http_check, name, address, timeout)))
+            else:
+                jobs.append((name, partial(roundtrip.refused_check, name, address, timeout)))
+    other = f"answers {OTHER_LOOPBACK}"
+    jobs.append((other, partial(roundtrip.answers_check, other, OTHER_LOOPBACK, timeout)))
+    resolve = "resolve localhost"
+    jobs.append((resolve, partial(roundtrip.resolve_check, resolve, "localhost", ipv6.enabled)))
+    return jobs
+
+
+class RoundTrips:
+    """The packet checks, running: `start` them, do other work, then `checks()`.
+
+    ICMP starts first and alone for a moment: round trips in other threads would put
+    their GIL hand-offs into the rtt figures (a healthy lo answers in well under 1 ms).
+    """
+
+    def __init__(self, ipv6: Ipv6Status, probes: int, timeout: float = TIMEOUT) -> None:
+        self.timeout = timeout
+        self.jobs = _jobs(ipv6, probes, timeout)
+        self.results: dict[str, Check] = {}
+        self.threads = [
+            threading.Thread(target=self._run, args=(name, fn), daemon=True)
+            for name, fn in self.jobs
         ]
-    checks = [Check("lo exists", True, f"lo is interface {state.ifindex}")]
-    if state.link_type == "loopback":
-        checks.append(Check("lo type", True, "link_type loopback"))
-    else:
-        checks.append(Check("lo type", False, f"link_type is {state.link_type}, not loopback"))
-    flags = ",".join(sorted(state.flags)) or "none"
-    if state.up and state.lower_up:
-        checks.append(Check("lo up", True, f"flags {flags} (operstate {state.operstate})"))
-    elif not state.up:
-        checks.append(
-            Check(
-                "lo up",
-                False,
-                f"lo is DOWN (flags {flags}); nothing reaches 127.0.0.1 or ::1:"
-                " `loopbackctl apply --local` (or `ip link set dev lo up`) brings it up",
-            )
-        )
-    else:
-        checks.append(Check("lo up", False, f"lo is UP but not LOWER_UP (flags {flags})"))
-    if state.mtu == LO_MTU:
-        checks.append(Check("lo mtu", True, f"mtu {state.mtu}"))
-    else:
-        checks.append(Check("lo mtu", False, f"mtu {state.mtu}, not the usual {LO_MTU}", "warning"))
-    return checks
 
+    def _run(self, name: str, fn: Callable[[], Check]) -> None:
+        try:
+            self.results[name] = fn()
+        except Exception as exc:  # a bug must show as a failed check, not a lost one
+            self.results[name] = Check(name, False, f"internal error: {type(exc).__name__}: {exc}")
 
-def ipv6_check(ipv6: Ipv6Status) -> Check:
-    if ipv6.enabled:
-        return Check("ipv6 enabled", True, f"IPv6 is enabled on lo ({ipv6.reason})")
-    return Check(
-        "ipv6 enabled",
-        False,
-        f"IPv6 is disabled on lo ({ipv6.reason}); the ::1 checks do not apply",
-        "warning",
-    )
+    def start(self) -> RoundTrips:
+        pairs = list(zip(self.threads, self.jobs, strict=True))
+        first = [t for t, (name, _) in pairs if name.startswith("icmp")]
+        for t in first:
+            t.start()
+        deadline = time.monotonic() + ICMP_HEAD_START
+        for t in first:
+            t.join(max(deadline - time.monotonic(), 0))
+        for t in self.threads:
+            if t not in first:
+                t.start()
+        return self
 
-
-def address_checks(
-    state: LoState | None, ipv6: Ipv6Status, expected: Expected
-) -> tuple[list[Check], list[str]]:
-    """127.0.0.1/8, ::1/128, the inventory's addresses; and the addresses nobody named."""
-    have = state.addresses if state is not None else frozenset()
-    checks = [_base_check(LOOPBACK4, have, state)]
-    if ipv6.enabled:
-        checks.append(_base_check(LOOPBACK6, have, state))
-    else:
-        checks.append(not_applicable(f"addr {LOOPBACK6}", ipv6))
-
-    if expected.host is None:
-        checks.append(Check("inventory", True, f"{expected.how}; no extra addresses expected"))
-    else:
-        n = len(expected.addresses)
-        checks.append(
-            Check("inventory", True, f"{expected.how}: {n} extra address(es) on lo expected")
-        )
-    for addr in expected.addresses:
-        if addr in have:
-            checks.append(Check(f"addr {addr}", True, f"present (inventory host {expected.host})"))
-            continue
-        why = f"missing (inventory host {expected.host} declares it)"
-        if addr.version == 6 and not ipv6.enabled:
-            why += f"; lo cannot hold it while IPv6 is disabled ({ipv6.reason})"
-        elif addr.version == 6 and not addr.ip.is_loopback:
-            why += "; taking lo down deletes its global IPv6 addresses"
-        checks.append(Check(f"addr {addr}", False, f"{why}: `loopbackctl apply --local` adds it"))
-    for addr in expected.absent:
-        if addr in have:
-            checks.append(
-                Check(
-                    f"absent {addr}",
-                    False,
-                    f"present, but inventory host {expected.host} lists it in absent_addresses",
-                )
-            )
-        else:
-            checks.append(Check(f"absent {addr}", True, "not on lo, as the inventory says"))
-
-    named = {LOOPBACK4, LOOPBACK6, *expected.addresses, *expected.absent}
-    unmanaged = sorted(have - named, key=lambda a: (a.version, int(a.ip), a.network.prefixlen))
-    detail = (
-        f"on lo but not named by the inventory (left alone): {show(unmanaged)}"
-        if unmanaged
-        else "none: lo holds only the addresses named above"
-    )
-    checks.append(Check("unmanaged", True, detail))
-    return checks, [str(a) for a in unmanaged]
-
-
-def _base_check(addr: IPInterface, have: frozenset[IPInterface], state: LoState | None) -> Check:
-    name = f"addr {addr}"
-    if addr in have:
-        return Check(name, True, "present")
-    same_ip = [a for a in have if a.ip == addr.ip]
-    if same_ip:
-        return Check(name, False, f"missing: lo has {show(same_ip)} instead")
-    if state is not None and not state.up:
-        return Check(name, False, "missing; lo is DOWN, and bringing it up restores it")
-    return Check(name, False, "missing: `loopbackctl apply --local` restores it")
-
-
-def explain_errno(err: int | None, address: str) -> str:
-    """Why a packet to a loopback address could not go, in words."""
-    if err == errno.ENETUNREACH:
-        return f"network unreachable: no route to {address} (lo is DOWN or has no address for it)"
-    if err == errno.EADDRNOTAVAIL:
-        return f"{address} is not assigned to lo (cannot send from or bind to it)"
-    if err == errno.EHOSTUNREACH:
-        return f"host unreachable: {address} (a route or firewall rule rejects it)"
-    if err == errno.EACCES or err == errno.EPERM:
-        return f"not permitted: a firewall rule or policy forbids packets to {address}"
-    if err == errno.ECONNREFUSED:
-        return f"connection refused by {address}"
-    if err == errno.EAFNOSUPPORT:
-        return "the kernel does not support this address family"
-    return os.strerror(err) if err else "unknown error"
+    def checks(self) -> list[Check]:
+        """Every packet check in report order (one that did not finish says so)."""
+        deadline = time.monotonic() + self.timeout * 2 + 5
+        for t in self.threads:
+            t.join(max(deadline - time.monotonic(), 0))
+        return [
+            self.results.get(name) or Check(name, False, "did not finish in time")
+            for name, _ in self.jobs
+        ]

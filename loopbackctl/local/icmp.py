@@ -14,6 +14,8 @@ import struct
 import time
 from dataclasses import dataclass
 
+from loopbackctl.errors import DeviceError
+
 ECHO_REQUEST = {socket.AF_INET: 8, socket.AF_INET6: 128}
 ECHO_REPLY = {socket.AF_INET: 0, socket.AF_INET6: 129}
 PROTO = {socket.AF_INET: socket.IPPROTO_ICMP, socket.AF_INET6: socket.IPPROTO_ICMPV6}
@@ -21,7 +23,7 @@ PAYLOAD = bytes(range(56))  # ping's default size: 64 bytes of ICMP
 PING_GROUP_RANGE = "/proc/sys/net/ipv4/ping_group_range"
 
 
-class Unavailable(Exception):
+class Unavailable(DeviceError):
     """Neither a ping socket nor a raw socket could be opened; str() says why."""
 
 

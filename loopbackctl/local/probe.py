@@ -10,8 +10,7 @@ import errno
 import ipaddress
 
 from loopbackctl.errors import UsageError
-from loopbackctl.local.checks import explain_errno
-from loopbackctl.local.roundtrip import hostport
+from loopbackctl.local.roundtrip import explain_errno, hostport
 
 
 def parse_target(text: str) -> tuple[str, int]:

@@ -8,15 +8,32 @@ sixth of the time budget of `verify --local`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import threading
 import time
 
-from loopbackctl.local.checks import explain_errno
 from loopbackctl.result import Check
 
 MAX_RESPONSE = 65536
+
+
+def explain_errno(err: int | None, address: str) -> str:
+    """Why a packet to a loopback address could not go, in words."""
+    if err == errno.ENETUNREACH:
+        return f"network unreachable: no route to {address} (lo is DOWN or has no address for it)"
+    if err == errno.EADDRNOTAVAIL:
+        return f"{address} is not assigned to lo (cannot send from or bind to it)"
+    if err == errno.EHOSTUNREACH:
+        return f"host unreachable: {address} (a route or firewall rule rejects it)"
+    if err == errno.EACCES or err == errno.EPERM:
+        return f"not permitted: a firewall rule or policy forbids packets to {address}"
+    if err == errno.ECONNREFUSED:
+        return f"connection refused by {address}"
+    if err == errno.EAFNOSUPPORT:
+        return "the kernel does not support this address family"
+    return os.strerror(err) if err else "unknown error"
 
 
 def family_of(address: str) -> int:

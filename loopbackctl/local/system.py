@@ -1,4 +1,5 @@
-"""The kernel, read and changed: `ip`, /proc, capabilities, network namespaces.
+"""This machine's kernel as local mode needs it: network namespaces, capabilities, and
+lo's state for the checks that send packets.
 
 Everything here acts in the calling thread's network namespace; `inside_netns` moves the
 calling thread for a while (threads and processes it starts meanwhile inherit it).
@@ -9,97 +10,39 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from loopbackctl.errors import UsageError
-from loopbackctl.local.state import Ipv6Status, LoState, ParseError, ipv6_status, parse_ip_addr
+from loopbackctl.errors import DeviceError, ParseError, UsageError
+from loopbackctl.platforms.linux import parse
+from loopbackctl.transport.local import CAP_NET_ADMIN, LocalShell, has_cap
+
+__all__ = ["CAP_NET_ADMIN", "has_cap", "inside_netns", "lo_up", "netns_path", "read_ipv6_status"]
 
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
-CAP_NET_ADMIN = 12
-CAP_NET_RAW = 13
-CAP_SYS_ADMIN = 21
-# Non-root users often have no sbin in PATH; iproute2 lives there on Debian.
-_IP_CANDIDATES = ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip")
 
 
-class LocalError(Exception):
-    """The kernel could not be read or changed; the message is one sentence."""
-
-
-@dataclass(frozen=True)
-class IpRun:
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def ip_binary() -> str:
-    for path in _IP_CANDIDATES:
-        if os.access(path, os.X_OK):
-            return path
-    return "ip"
-
-
-def run_ip(*args: str) -> IpRun:
-    """Run `ip ARGS`; raise LocalError only when ip cannot be started at all."""
-    argv = (ip_binary(), *args)
+def read_ipv6_status() -> parse.Ipv6Status:
+    """Whether lo can carry IPv6 here (the ::1 round trips are n/a when it cannot), read
+    as the driver reads it, from /proc directly: the packet checks start before the
+    driver's read."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=10)
-    except FileNotFoundError:
-        raise LocalError("the ip command (iproute2) was not found; install iproute2") from None
-    except subprocess.TimeoutExpired:
-        raise LocalError(f"`ip {' '.join(args)}` did not finish within 10 s") from None
-    return IpRun(argv, done.returncode, done.stdout, done.stderr.strip())
+        if not os.path.isdir(parse.IPV6_SYSCTLS):
+            return parse.ipv6_status("none")
+        with open(parse.DISABLE_IPV6) as f:
+            return parse.ipv6_status(f.read())
+    except (OSError, ParseError) as exc:
+        return parse.Ipv6Status(False, f"{parse.DISABLE_IPV6_SYSCTL} cannot be read ({exc})")
 
 
-def read_lo() -> LoState | None:
-    """lo's link and addresses; None when there is no lo. Raises LocalError."""
-    done = run_ip("-j", "addr", "show", "dev", "lo")
-    if done.returncode != 0:
-        if "does not exist" in done.stderr:
-            return None
-        raise LocalError(f"`ip -j addr show dev lo` failed: {done.stderr or done.returncode}")
+def lo_up() -> bool | None:
+    """Whether lo is UP here; None when that cannot be told."""
     try:
-        return parse_ip_addr(done.stdout)
-    except ParseError as exc:
-        raise LocalError(f"`ip -j addr show dev lo`: {exc}") from None
-
-
-def read_ipv6_status() -> Ipv6Status:
-    try:
-        with open("/proc/sys/net/ipv6/conf/lo/disable_ipv6") as f:
-            value: str | None = f.read()
-    except OSError:
-        value = None
-    return ipv6_status(value, os.path.isdir("/proc/sys/net/ipv6"))
-
-
-def read_sysctl(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
+        res = LocalShell("this machine").exec(f"ip -j link show dev {parse.LO}", timeout=5)
+        state = parse.parse_ip_addr(res.output) if res.ok else None
+    except (DeviceError, ParseError):
         return None
-
-
-def effective_caps() -> int:
-    """CapEff of this process as a bit set (0 when /proc cannot say)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("CapEff:"):
-                    return int(line.split()[1], 16)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def has_cap(bit: int) -> bool:
-    return bool(effective_caps() >> bit & 1)
+    return state.up if state is not None else None
 
 
 def netns_path(name: str) -> str:
@@ -127,7 +70,8 @@ def inside_netns(name: str | None) -> Iterator[None]:
     """Run the body in the named network namespace (None: where we are), then return.
 
     Only the calling thread moves; threads and processes it starts inside inherit the
-    namespace. UsageError, naming the namespace, when it is unknown or cannot be entered.
+    namespace. UsageError, naming the namespace, when it is unknown or cannot be entered;
+    DeviceError when the thread cannot return to its own namespace.
     """
     if name is None:
         yield
@@ -155,7 +99,7 @@ def inside_netns(name: str | None) -> Iterator[None]:
         finally:
             err = _setns(original)
             if err:
-                raise LocalError(
+                raise DeviceError(
                     f"cannot return from network namespace {name!r}: {os.strerror(err)}"
                 )
     finally:
