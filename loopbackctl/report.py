@@ -14,7 +14,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, TextIO
-from xml.etree import ElementTree as ET
 
 from loopbackctl.result import HostResult
 
@@ -53,6 +52,8 @@ def to_json(results: Sequence[HostResult]) -> str:
 
 def to_junit(results: Sequence[HostResult], suite: str = "loopbackctl") -> str:
     """One testcase per host and check (and one per host for its overall status)."""
+    from xml.etree import ElementTree as ET  # only this format needs it
+
     root = ET.Element("testsuites")
     tests = failures = errors = 0
     ts = ET.SubElement(root, "testsuite", name=suite)

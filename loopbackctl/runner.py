@@ -18,9 +18,8 @@ import difflib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from loopbackctl import platforms
 from loopbackctl.checks import state_checks, with_health
@@ -40,6 +39,9 @@ from loopbackctl.result import Check, HostResult
 from loopbackctl.transport import credentials
 from loopbackctl.transport import ping as pinger
 from loopbackctl.transport.options import ConnectOptions
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 Mode = Literal["apply", "verify"]
 
@@ -462,6 +464,9 @@ def run_fleet(
 
     After `cancel` is set, hosts not yet started are reported as not contacted, and hosts
     in flight finish (or roll back) their current step."""
+    # Imported here: local mode runs one host in the calling thread and need not load it.
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     cancel = cancel or threading.Event()
     results: dict[int, HostResult] = {}
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopbackctl") as pool:
