@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from pathlib import Path
 
@@ -319,11 +320,23 @@ def test_yamlsrc_marks_point_at_values_and_keys() -> None:
     assert doc.mark(("a", "missing", 7)).line == 2  # the nearest ancestor written
 
 
-def test_yaml_1_1_scalars_are_loaded_as_pyyaml_does() -> None:
+def test_scalars_are_read_as_yaml_1_2_like_nornir() -> None:
     diags: list[Diagnostic] = []
-    doc = yamlsrc.load("f.yaml", b"a: yes\nb: 0x10\nc: 1.5\nd: ~\ne: 2001-02-03\nf: '5'\n", diags)
+    text = b"a: yes\nb: 0x10\nc: 1.5\nd: ~\ne: 2001-02-03\nf: '5'\ng: 010\nh: 1:30\n"
+    doc = yamlsrc.load("f.yaml", text, diags)
     assert doc is not None and not diags
-    assert doc.data == {"a": True, "b": 16, "c": 1.5, "d": None, "e": "2001-02-03", "f": "5"}
+    assert doc.data == {
+        "a": "yes",
+        "b": 16,
+        "c": 1.5,
+        "d": None,
+        "e": datetime.date(2001, 2, 3),
+        "f": "5",
+        "g": 10,
+        "h": "1:30",
+    }
+    # What YAML 1.1 (PyYAML, Ansible) would have read where it differs.
+    assert doc.yaml11 == {("a",): True, ("g",): 8, ("h",): 90}
 
 
 def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
@@ -422,16 +435,15 @@ def test_unreadable_file_is_an_error_not_a_traceback(
         "2001-02-03t04:05:06Z",
     ],
 )
-def test_plain_scalars_resolve_like_pyyaml(text: str) -> None:
-    """The composer's fast path agrees with PyYAML's own resolution (timestamps stay text)."""
-    import yaml
+def test_plain_scalars_resolve_like_nornirs_loader(text: str) -> None:
+    """The composer (fast path and general path) agrees with ruamel.yaml's safe loader,
+    which Nornir's SimpleInventory reads with (YAML 1.2)."""
+    import ruamel.yaml
 
     diags: list[Diagnostic] = []
     doc = yamlsrc.load("f.yaml", f"a: {text}\nb: [{text}]\n".encode(), diags)
     assert doc is not None and not diags, diags
-    want = yaml.safe_load(f"a: {text}\n")["a"]
-    if text.startswith("2001-02-03"):
-        want = text
+    want = ruamel.yaml.YAML(typ="safe").load(f"a: {text}\n")["a"]
     got = doc.data["a"]
     if isinstance(want, float) and want != want:  # nan
         assert got != got

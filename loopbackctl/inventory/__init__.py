@@ -8,6 +8,7 @@ InventoryError is raised if any is an error.
 
 The modules, in the order data flows through them:
 - yamlsrc: YAML → plain data, keeping the line and column of every key and value;
+- scalars: plain scalars read as YAML 1.2, as Nornir's loader reads them;
 - sources: the files → entities (hosts, groups, defaults as written);
 - schema: the fields an entity may hold, and the checks on one entity;
 - groups: the group graph (lineage, unknown groups, cycles);

@@ -12,6 +12,8 @@ Contract of `load`:
 
 Events come from libyaml when PyYAML has it (yaml.CSafeLoader's parser, no recursion in
 our own composition), else from PyYAML's pure-Python parser; both give the same result.
+Plain scalars are resolved as YAML 1.2, the way Nornir's loader reads them (see scalars);
+where YAML 1.1 would have read a value differently, `Document.yaml11` keeps that reading.
 
 Two passes: a file is read first without marks (the fast pass: most files are clean, and
 marks cost time and memory); a clean file's marks are read by a second, marked pass only
@@ -28,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
@@ -41,6 +42,8 @@ from yaml.events import (
 from yaml.resolver import Resolver
 
 from loopbackctl.errors import Diagnostic, Mark
+from loopbackctl.inventory import scalars
+from loopbackctl.inventory.scalars import BOOL, FLOAT, INT, MERGE, NULL, STR, TIMESTAMP, VALUE
 from loopbackctl.values import CONTROL, oneline
 
 Path = tuple[str | int, ...]
@@ -54,12 +57,11 @@ MAX_BYTES = 64 * 1024 * 1024
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _Y = "tag:yaml.org,2002:"
-_STR, _INT, _FLOAT, _BOOL, _NULL = (_Y + t for t in ("str", "int", "float", "bool", "null"))
-_TIMESTAMP, _MERGE, _VALUE = _Y + "timestamp", _Y + "merge", _Y + "value"
 _SEQ, _MAP = _Y + "seq", _Y + "map"
 _NONSPECIFIC = (None, "!")
 # First characters for which YAML 1.1 may resolve a plain scalar to something other than
-# a string; any other plain scalar, and every quoted one, is a string without asking.
+# a string (a superset of YAML 1.2's); any other plain scalar, and every quoted one, is a
+# string in both without asking.
 _RESOLVING = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
 _WILDCARD = None in Resolver.yaml_implicit_resolvers
 # Keys whose values are secrets: no message ever quotes them.
@@ -81,6 +83,8 @@ class Document:
     data: Any = None
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # Plain scalars that YAML 1.1 reads differently: path -> what YAML 1.1 reads there.
+    yaml11: dict[Path, Any] = field(default_factory=dict)
     empty: bool = False
     # Some key or string value holds a control character or line break (values.CONTROL).
     has_control: bool = False
@@ -164,8 +168,6 @@ class _Composer:
         self.diags = diags
         self.locate = locate
         self.doc = Document(file)
-        self.resolver = Resolver()
-        self.constructor = SafeConstructor()
         self.anchors: dict[str, Any] = {}
         self.stack: list[_OpenCollection] = []
         self.root: Any = None
@@ -187,25 +189,24 @@ class _Composer:
 
     # -- scalars
 
-    def scalar(self, ev: ScalarEvent, at: tuple[int, int], path: Path | None) -> Any:
+    def scalar(self, ev: ScalarEvent, at: tuple[int, int], path: Path | None, key: bool) -> Any:
+        """The value of a scalar: plain ones resolved as YAML 1.2 (see scalars); a value
+        YAML 1.1 reads differently is noted in `yaml11` (not for keys)."""
         tag = ev.tag
         value: str = ev.value
-        if tag in _NONSPECIFIC:
-            resolve: Any = self.resolver.resolve
-            tag = resolve(yaml.ScalarNode, value, ev.implicit)
-        if tag == _STR or tag in (_MERGE, _VALUE, _TIMESTAMP):
-            return value
-        if tag == _NULL:
-            return None
-        if tag in (_INT, _FLOAT, _BOOL):
+        plain = tag is None and ev.implicit[0]
+        if plain:
+            tag = scalars.resolve(value)
+        elif tag in _NONSPECIFIC:
+            tag = STR
+        if tag == STR or tag in (MERGE, VALUE):
+            read: Any = value
+        elif tag == NULL:
+            read = None
+        elif tag in (INT, FLOAT, BOOL, TIMESTAMP):
             try:
-                if tag == _BOOL:
-                    return self.constructor.bool_values[value.lower()]
-                node = yaml.ScalarNode(tag, value)
-                if tag == _INT:
-                    return self.constructor.construct_yaml_int(node)
-                return self.constructor.construct_yaml_float(node)
-            except (KeyError, ValueError, yaml.YAMLError):
+                read = scalars.construct(tag, value)
+            except ValueError:
                 secret = path is not None and len(path) > 0 and path[-1] in SECRET_KEYS
                 shown = "the value" if secret else repr(value)
                 self.error(
@@ -214,13 +215,19 @@ class _Composer:
                     path,
                 )
                 return None
-        self.error(
-            at,
-            f"YAML tag {short_tag(tag)!r} is not allowed (tags can construct objects);"
-            " write a plain value",
-            path,
-        )
-        return None
+        else:
+            self.error(
+                at,
+                f"YAML tag {short_tag(tag)!r} is not allowed (tags can construct objects);"
+                " write a plain value",
+                path,
+            )
+            return None
+        if plain and not key and path is not None:
+            found = scalars.yaml11(value, tag, read)
+            if scalars.differs(found):
+                self.doc.yaml11[path] = found
+        return read
 
     # -- structure
 
@@ -507,12 +514,12 @@ class _Composer:
                 self.take_key(f, _MERGE_KEY, at, True)
                 return
             self.raw_key = ev.value
-            key = self.scalar(ev, at, f.path)
+            key = self.scalar(ev, at, f.path, key=True)
             self.take_key(f, key, at, True)
             return
         self.doc.values[path] = at
         self.raw_key = ev.value
-        value = self.scalar(ev, at, path)
+        value = self.scalar(ev, at, path, key=False)
         if ev.anchor is not None:
             self.anchors[ev.anchor] = (value, 1, 1)
         self.add(value, 1, 1, at, scalar=True)
