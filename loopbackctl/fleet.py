@@ -1,7 +1,9 @@
 """Fleet runs over SSH: `apply` and `verify` for the hosts a --limit selects.
 
-Everything that can fail without a device (selection, templates, unknown platform) fails
-in `jobs`, before any host is contacted (UsageError: exit 2). Nothing here prints.
+Everything that can fail without a device (selection, templates, unknown platform, a
+--limit that names a host loopbackctl does not manage) fails in `jobs`, before any host
+is contacted (UsageError: exit 2). Hosts the selection reaches through a group or a glob
+that loopbackctl does not manage are `skipped` results. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopbackctl import platforms, remediation, render
+from loopbackctl.errors import UsageError
 from loopbackctl.model import Host, Inventory
 from loopbackctl.result import HostResult
 from loopbackctl.runner import Job, Mode, check_router_ids, run_fleet
-from loopbackctl.select import select
+from loopbackctl.select import Selection, pick
 from loopbackctl.transport.options import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -62,20 +65,22 @@ def connect_options(opts: FleetOptions, host: Host) -> ConnectOptions:
         host_keys=opts.host_keys,
         known_hosts=opts.known_hosts or DEFAULT_KNOWN_HOSTS,
         connect_timeout=opts.connect_timeout
-        or _seconds(host.data.get("connect_timeout"))
+        or _seconds(host.settings.get("connect_timeout"))
         or DEFAULT_CONNECT_TIMEOUT,
         command_timeout=opts.command_timeout
-        or _seconds(host.data.get("command_timeout"))
+        or _seconds(host.settings.get("command_timeout"))
         or DEFAULT_COMMAND_TIMEOUT,
     )
 
 
 def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
-    """One Job per selected host; renders every template first (TemplateError: exit 2)."""
+    """One Job per selected managed host; renders every template first (TemplateError:
+    exit 2). UsageError when --limit names a host loopbackctl does not manage."""
     env = render.environment(opts.templates)
+    chosen = pick(inv, opts.limit)
+    _refuse_named(chosen)
     out = []
-    for name in select(inv, opts.limit):
-        host = inv.hosts[name]
+    for host in chosen.hosts:
         platforms.driver(host.platform)  # a runtime that cannot load: exit 2, nobody contacted
         out.append(
             Job(
@@ -90,6 +95,31 @@ def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
             )
         )
     return out
+
+
+def _refuse_named(chosen: Selection) -> None:
+    named = [u for u in chosen.skipped if u.name in chosen.named]
+    if named:
+        which = "; ".join(f"{u.name}: {u.reason}" for u in named)
+        raise UsageError(
+            f"--limit names a host loopbackctl does not manage ({which}); it drives"
+            f" {platforms.supported()}: leave it out (a group or glob that reaches it"
+            " skips it)"
+        )
+
+
+def skipped(opts: FleetOptions, inv: Inventory) -> list[HostResult]:
+    """A `skipped` result for each selected host loopbackctl does not manage."""
+    return [
+        HostResult(u.name, u.platform or "-", "skipped", error=f"not managed: {u.reason}")
+        for u in pick(inv, opts.limit).skipped
+    ]
+
+
+def in_order(inv: Inventory, results: list[HostResult]) -> list[HostResult]:
+    """`results` in inventory order."""
+    position = {name: i for i, name in enumerate(inv.names)}
+    return sorted(results, key=lambda r: position.get(r.name, len(position)))
 
 
 def run(

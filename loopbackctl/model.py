@@ -44,7 +44,16 @@ class Loopback:
 
 @dataclass(frozen=True)
 class Host:
-    """A device with its resolved (host → groups → defaults) connection fields and data."""
+    """A managed device with its resolved (host → groups → defaults) connection fields
+    and data.
+
+    `platform` is the registered platform that drives it (its canonical name), resolved
+    from `connection_options.netmiko.platform`, else the host's `platform`, as
+    nornir_netmiko does. `data` is Nornir's resolved data, every key; `settings` holds
+    loopbackctl's own keys (from data.loopbackctl, or directly under data).
+    `declares_loopbacks`: the resolved settings set `loopbacks` (an empty list too);
+    purge acts only on such a host.
+    """
 
     name: str
     platform: str
@@ -58,6 +67,8 @@ class Host:
     loopbacks: tuple[Loopback, ...] = ()
     router_id: ipaddress.IPv4Address | None = None
     purge: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    declares_loopbacks: bool = False
 
     @property
     def predicted_router_id(self) -> ipaddress.IPv4Address | None:
@@ -69,9 +80,31 @@ class Host:
 
 
 @dataclass(frozen=True)
+class Unmanaged:
+    """A host of the inventory that loopbackctl leaves alone, and why.
+
+    `platform` is the one that would drive it (netmiko's override, else the host's), as
+    written; None when it has none. `reason` is one phrase ("no platform", "platform
+    'junos' is not one loopbackctl drives")."""
+
+    name: str
+    platform: str | None
+    reason: str
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Inventory:
-    """Hosts by name (inventory order), and each host's transitive group membership."""
+    """The managed hosts by name, the hosts loopbackctl leaves alone, every host's name in
+    inventory order, and each group's members (managed or not, through nested groups)."""
 
     hosts: Mapping[str, Host]
     group_members: Mapping[str, frozenset[str]]
     sources: tuple[str, ...] = ()
+    unmanaged: Mapping[str, Unmanaged] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every host, managed or not, in inventory order."""
+        return self.order or tuple(self.hosts)

@@ -2,7 +2,9 @@
 
 JSON (stable, documented in the README):
     {"hosts": [{"name", "platform", "status", "changes", "checks", "error", ...}],
-     "summary": {"total", "ok", "changed", "drift", "failed", "unreachable"}}
+     "summary": {"total", "ok", "changed", "drift", "failed", "unreachable", "skipped"}}
+A `skipped` host (not managed) counts in the summary, never fails the exit code, and is a
+JUnit <skipped/> test case.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from typing import Any, TextIO
 
 from loopbackctl.result import HostResult
 
-STATUSES = ("ok", "changed", "drift", "failed", "unreachable")
+STATUSES = ("ok", "changed", "drift", "failed", "unreachable", "skipped")
 _COLOURS = {
     "ok": "green",
     "changed": "cyan",
     "drift": "yellow",
     "failed": "red",
     "unreachable": "magenta",
+    "skipped": "dim",
 }
 
 
@@ -55,9 +58,16 @@ def to_junit(results: Sequence[HostResult], suite: str = "loopbackctl") -> str:
     from xml.etree import ElementTree as ET  # only this format needs it
 
     root = ET.Element("testsuites")
-    tests = failures = errors = 0
+    tests = failures = errors = skipped = 0
     ts = ET.SubElement(root, "testsuite", name=suite)
     for r in results:
+        if r.status == "skipped":
+            tests += 1
+            skipped += 1
+            tc = ET.SubElement(ts, "testcase", classname=f"{suite}.{r.name}", name="status")
+            tc.set("time", "0.000")
+            ET.SubElement(tc, "skipped", message=r.error or "not managed")
+            continue
         cases: list[tuple[str, bool, str, str]] = [
             (
                 "status",
@@ -88,6 +98,7 @@ def to_junit(results: Sequence[HostResult], suite: str = "loopbackctl") -> str:
         el.set("tests", str(tests))
         el.set("failures", str(failures))
         el.set("errors", str(errors))
+        el.set("skipped", str(skipped))
     buf = io.BytesIO()
     ET.ElementTree(root).write(buf, encoding="utf-8", xml_declaration=True)
     return buf.getvalue().decode() + "\n"
@@ -96,7 +107,8 @@ def to_junit(results: Sequence[HostResult], suite: str = "loopbackctl") -> str:
 def _row(r: HostResult) -> list[str]:
     failed = len(r.failed_checks)
     passed = sum(1 for c in r.checks if c.ok)
-    detail = r.error or "; ".join(c.detail for c in r.failed_checks[:2]) or ""
+    warned = [c.detail for c in r.checks if not c.ok and c.severity == "warning"]
+    detail = r.error or "; ".join(c.detail for c in r.failed_checks[:2]) or "; ".join(warned)
     if r.rollback and r.rollback not in detail:
         detail = f"{detail} (rollback: {r.rollback})" if detail else f"rollback: {r.rollback}"
     return [

@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Status = Literal["ok", "changed", "drift", "failed", "unreachable"]
+# `skipped`: a host the inventory lists that loopbackctl does not manage (never contacted).
+Status = Literal["ok", "changed", "drift", "failed", "unreachable", "skipped"]
 SUCCESS: frozenset[str] = frozenset({"ok", "changed"})
+# Statuses that leave the exit code 0.
+PASSING: frozenset[str] = SUCCESS | {"skipped"}
 
 
 @dataclass(frozen=True)
@@ -42,5 +45,5 @@ class HostResult:
 
 
 def exit_code(results: list[HostResult]) -> int:
-    """0 when every device is as intended, else 1."""
-    return 0 if all(r.status in SUCCESS for r in results) else 1
+    """0 when every device is as intended (or skipped: not managed), else 1."""
+    return 0 if all(r.status in PASSING for r in results) else 1

@@ -60,6 +60,13 @@ class Job:
     reachability: bool = False
 
 
+PURGE_IGNORED = (
+    "purge not applied: the inventory does not declare this host's loopbacks"
+    " (data.loopbacks); declare them (an empty list: none may remain) for purge to remove"
+    " the others"
+)
+
+
 class VerifyFailed(DeviceError):
     """The device took every command but does not read back as intended."""
 
@@ -97,7 +104,11 @@ class _Pipeline:
         self.persist = driver if isinstance(driver, Persisting) else None
         self.session: Session | None = None
         self.sent: list[str] = []
-        self.purge = job.purge or job.host.purge
+        # Purge acts only on a host whose inventory declares its loopbacks (an empty list
+        # declares "none may remain"): one it does not describe keeps every loopback.
+        requested = job.purge or job.host.purge
+        self.purge = requested and job.host.declares_loopbacks
+        self.purge_ignored = requested and not self.purge
 
     # -- sessions -------------------------------------------------------------------
 
@@ -169,6 +180,8 @@ class _Pipeline:
         finally:
             self._close()
             self.res.commands = self.sent or self.res.commands
+            if self.purge_ignored:
+                self.res.checks.append(Check("purge", False, PURGE_IGNORED, "warning"))
 
     def _verify(self, s: Session) -> None:
         have = self._read(s)

@@ -123,3 +123,113 @@ def test_connection_parameters_fall_back_to_host_fields() -> None:
         "extras": {"key_file": "~/.ssh/id_ed25519"},
     }
     assert inventory.connection_parameters(inv.hosts["r1"], "napalm")["extras"] == {}
+
+
+def write(tmp: Path, **files: str) -> Path:
+    for name, text in files.items():
+        (tmp / name).write_text(text, encoding="utf-8")
+    return tmp
+
+
+MULTI_VENDOR = {
+    "hosts.yaml": (
+        "r1:\n  groups: [ios]\n  data:\n"
+        "    loopbacks: [{name: Loopback0, addresses: [10.0.0.1/32]}]\n"
+        "j1:\n  platform: junos\n"
+        "e1:\n  platform: eos\n  data: {site: ams}\n"
+        "x1:\n  hostname: 198.18.0.9\n"
+        "r2:\n  platform: ios\n  connection_options: {netmiko: {platform: cisco_ios}}\n"
+        "r3:\n  platform: junos\n  connection_options: {netmiko: {platform: linux}}\n"
+        "r4:\n  platform: cisco_ios\n"
+        "  connection_options: {netmiko: {platform: cisco_ios_telnet}}\n"
+        "j2:\n  groups: [junos]\n"
+    ),
+    "groups.yaml": "ios:\n  platform: ios\njunos:\n  platform: junos\n",
+}
+
+
+def test_every_host_loads_managed_or_not(tmp_path: Path) -> None:
+    inv, warnings = inventory.load(str(write(tmp_path, **MULTI_VENDOR)))
+    assert warnings == []
+    assert inv.names == ("r1", "j1", "e1", "x1", "r2", "r3", "r4", "j2")
+    assert list(inv.hosts) == ["r1", "r2", "r3"]
+    # The platform that drives a host: netmiko's override, else the host's (NAPALM names too).
+    assert [inv.hosts[n].platform for n in ("r1", "r2", "r3")] == [
+        "cisco_ios",
+        "cisco_ios",
+        "linux",
+    ]
+    assert {n: (u.platform, u.reason) for n, u in inv.unmanaged.items()} == {
+        "j1": ("junos", "platform 'junos' is not one loopbackctl drives"),
+        "e1": ("eos", "platform 'eos' is not one loopbackctl drives"),
+        "x1": (None, "no platform"),
+        "r4": (
+            "cisco_ios_telnet",
+            "connection_options.netmiko.platform 'cisco_ios_telnet' is not one loopbackctl drives",
+        ),
+        "j2": ("junos", "platform 'junos' is not one loopbackctl drives"),
+    }
+    assert inv.group_members == {"ios": {"r1"}, "junos": {"j2"}}
+    assert inv.unmanaged["j2"].groups == ("junos",)
+
+
+def test_an_unmanaged_host_that_declares_loopbacks_is_an_error(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        **{
+            "hosts.yaml": "j1:\n  groups: [junos]\nj2:\n  platform: junos\n  data:\n"
+            "    loopbacks: []\nj3:\n  groups: [junos]\n  data: {loopbacks: null}\n",
+            "groups.yaml": "junos:\n  platform: junos\n  data:\n    loopbacks: [{name: lo0}]\n",
+        },
+    )
+    with pytest.raises(InventoryError) as info:
+        inventory.load(str(tmp_path))
+    found = [(d.mark.file.rsplit("/", 1)[1], d.mark.line, d.host) for d in info.value.diagnostics]
+    # j1 inherits them from its group; j2 declares "none" itself; j3 hides them (null).
+    assert found == [("groups.yaml", 4, "j1"), ("hosts.yaml", 6, "j2")]
+    assert "it drives cisco_ios (or ios), linux" in info.value.diagnostics[0].message
+
+
+def test_settings_directly_under_data_or_in_the_namespace(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        **{
+            "hosts.yaml": (
+                "direct:\n  platform: linux\n  data:\n    purge: true\n    persist: netplan\n"
+                "    loopbacks: [{name: lo, addresses: [198.18.9.1/32]}]\n    other: 1\n"
+                "spaced:\n  platform: linux\n  groups: [g]\n  data:\n"
+                "    loopbacks: [{id: 0, ip: 10.0.0.1}]\n    purge: maybe\n"
+                "none:\n  platform: linux\n"
+                "empty:\n  platform: linux\n  data: {loopbacks: []}\n"
+            ),
+            "groups.yaml": (
+                "g:\n  data:\n    loopbackctl:\n      purge: true\n"
+                "      loopbacks: [{name: lo, addresses: [198.18.9.2/32]}]\n"
+            ),
+        },
+    )
+    inv, warnings = inventory.load(str(tmp_path))
+    assert warnings == []
+    direct, spaced = inv.hosts["direct"], inv.hosts["spaced"]
+    assert direct.settings == {
+        "purge": True,
+        "persist": "netplan",
+        "loopbacks": [{"name": "lo", "addresses": ["198.18.9.1/32"]}],
+    }
+    assert direct.data["other"] == 1 and direct.purge and direct.declares_loopbacks
+    # Namespaced: every other key under data is another tool's, kept as written.
+    assert spaced.purge and spaced.declares_loopbacks
+    assert [str(a) for a in spaced.loopbacks[0].addresses] == ["198.18.9.2/32"]
+    assert spaced.data["loopbacks"] == [{"id": 0, "ip": "10.0.0.1"}]
+    assert spaced.data["purge"] == "maybe" and set(spaced.settings) == {"purge", "loopbacks"}
+    assert not inv.hosts["none"].declares_loopbacks
+    assert inv.hosts["empty"].declares_loopbacks and inv.hosts["empty"].loopbacks == ()
+
+
+def test_a_port_written_as_digits_is_a_number_with_a_warning(tmp_path: Path) -> None:
+    write(tmp_path, **{"hosts.yaml": 'r1:\n  platform: ios\n  port: "2222"\n'})
+    inv, warnings = inventory.load(str(tmp_path))
+    assert inv.hosts["r1"].port == 2222
+    assert [w.message for w in warnings] == [
+        "port '2222' is text; netmiko reads it as the number 2222: write port: 2222"
+    ]

@@ -265,6 +265,37 @@ def test_purge_removes_unnamed_loopbacks_never_physical(fleet: Fleet) -> None:
     }
 
 
+def test_purge_leaves_routers_the_inventory_does_not_describe(fleet: Fleet) -> None:
+    """r5 declares Loopback0, r4 declares that no loopback may remain, r6 is listed
+    without loopbacks (its router-id Loopback0 is not in the inventory), and a Junos
+    router is listed too: apply --purge must delete nothing on r6 and skip the Junos one."""
+    bed = fleet.bed
+    for name in ("r4", "r5", "r6"):
+        bed.apply(name, ["interface Loopback7", " description stray"])
+    r6 = bed["r6"]
+    extra = {
+        "r6": {"hostname": r6.host, "port": r6.port, "platform": "ios", "username": r6.username},
+        "mx1": {"hostname": "198.18.0.99", "platform": "junos"},
+    }
+    fleet.write({"r4": [], "r5": [lo0(5)]}, extra_hosts=extra)
+    before = interfaces(bed, "r6")
+    run = fleet.run("apply", "--purge", "--format", "json")
+    assert run.rc == 0, run.out
+    assert sorted(interfaces(bed, "r5")) == [
+        "GigabitEthernet0/0",
+        "GigabitEthernet0/1",
+        "Loopback0",
+    ]
+    assert sorted(interfaces(bed, "r4")) == ["GigabitEthernet0/0", "GigabitEthernet0/1"]
+    assert interfaces(bed, "r6") == before  # Loopback0 (router-id) and Loopback7 kept
+    r6_result = run.host("r6")
+    assert (r6_result["status"], r6_result["commands"]) == ("ok", [])
+    assert [c["severity"] for c in r6_result["checks"] if c["name"] == "purge"] == ["warning"]
+    assert run.host("mx1")["status"] == "skipped"
+    assert run.doc["summary"]["skipped"] == 1 and run.doc["summary"]["changed"] == 2
+    assert not any(e["line"] == "configure terminal" for e in bed.state("r6")["command_log"])
+
+
 # -- idempotency and check mode -------------------------------------------------------
 
 

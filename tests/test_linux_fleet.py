@@ -142,6 +142,32 @@ def test_purge_removes_unmanaged_but_never_protected(linux_bed, tmp_path: Path) 
     ]
 
 
+def test_purge_acts_only_on_hosts_that_declare_their_loopbacks(linux_bed, tmp_path: Path) -> None:
+    """h1 declares lo's addresses, h2 declares none may remain (`loopbacks: []`), h3 is in
+    the inventory without loopbacks: --purge must leave every address of h3 alone."""
+    bed = linux_bed(3)
+    lbs = _lbs(["h1"])
+    f = fleet(bed, tmp_path, lbs, host_data={"h2": {"loopbacks": []}})
+    for h in ("h1", "h2", "h3"):
+        ip_lo(bed, h, "addr", "add", "198.18.209.7/32", "dev", "lo")
+    ip_lo(bed, "h3", "addr", "add", "198.18.209.3/32", "dev", "lo")  # h3's own, undeclared
+    h3_before = lo(bed, "h3")
+    r = f.run("apply", "--purge", "--format", "json")
+    assert r.rc == 0, r.out
+    assert lo(bed, "h1")[1] == PROTECTED | {V4.format(1), V6.format(1)}
+    assert lo(bed, "h2")[1] == PROTECTED  # none may remain
+    assert lo(bed, "h3") == h3_before  # not described: untouched
+    h3 = r.host("h3")
+    assert (h3["status"], h3["commands"], h3["changes"]) == ("ok", [], [])
+    (purge,) = [c for c in h3["checks"] if c["name"] == "purge"]
+    assert purge["severity"] == "warning" and "does not declare" in purge["detail"]
+    assert not [c for c in r.host("h1")["checks"] if c["name"] == "purge"]
+
+    table = f.run("apply", "--purge", "--check")
+    assert table.rc == 0, table.out
+    assert "purge not applied: the inventory does not declare this host's loopbacks" in table.out
+
+
 def _netplan_parse(directory: Path) -> str | None:
     """Errors from netplan's own parser (Debian's python3), or None when it accepts."""
     code = (

@@ -42,7 +42,7 @@ def _host(name: str, platform: str = "linux", local: bool = False) -> Host:
     return Host(
         name=name,
         platform=platform,
-        data={"local": True} if local else {},
+        settings={"local": True} if local else {},
         loopbacks=(
             Loopback("lo", (A4, A6), absent_addresses=(ipaddress.ip_interface("198.18.9.9/32"),)),
         )

@@ -143,3 +143,16 @@ def test_a_plan_becomes_commands_naming_what_changes(name: str) -> None:
     assert commands and any("198.18.99.9" in c for c in commands), commands
     converged = plan_host(driver.wanted(host, observed, purge=False), (want,), p.policy)
     assert converged.empty
+
+
+def test_every_platform_name_and_alias_names_one_platform() -> None:
+    """Names are looked up by name or alias (NAPALM's `ios`): an alias must name exactly
+    one platform, and never another platform's name."""
+    seen: dict[str, str] = {}
+    for p in platforms.PLATFORMS.values():
+        for name in (p.name, *p.aliases):
+            assert name not in seen, f"{name!r} names both {seen[name]} and {p.name}"
+            seen[name] = p.name
+    assert {n: platforms.lookup(n).name for n in seen} == seen  # type: ignore[union-attr]
+    assert platforms.lookup("ios") is platforms.PLATFORMS["cisco_ios"]
+    assert platforms.lookup("junos") is None

@@ -65,14 +65,6 @@ FIELDS = [
         "data.persist",
         4,
     ),
-    ("hosts.yaml", 'r1:\n  platform: linux\n  data:\n    site: "lab{v}"\n', "r1", "data.site", 4),
-    (
-        "hosts.yaml",
-        'r1:\n  platform: linux\n  data:\n    "site{v}": lab\n',
-        "r1",
-        "data.site{v}",
-        4,
-    ),
     (
         "hosts.yaml",
         'r1:\n  platform: cisco_ios\n  data:\n    loopbacks:\n      - name: "Loopback0{v}"\n',
@@ -158,6 +150,23 @@ def test_validation_rejects_control_characters_in_every_field(
     assert "\n" not in str(d) and "\x1b" not in str(d) and "\u2028" not in str(d)
     # No other error at the same place: the one message says what to do.
     assert [e for e in errors if e.mark == d.mark] == [d]
+
+
+@pytest.mark.parametrize("char", BAD.values(), ids=BAD.keys())
+def test_other_tools_data_may_hold_anything_but_a_template_cannot_print_it(
+    tmp_path: Path, char: str
+) -> None:
+    """Other tools' keys under data are theirs (a multi-line banner is fine there); a
+    user template that prints one meets the render fence instead."""
+    text = f'r1:\n  platform: linux\n  data:\n    site: "lab{char}"\n    "k{char}": 1\n'
+    (tmp_path / "hosts.yaml").write_text(text, encoding="utf-8")
+    inv, _ = inventory.load(str(tmp_path))
+    assert inv.hosts["r1"].data["site"] == "lab" + _decoded(char)
+    templates = tmp_path / "templates" / "linux"
+    templates.mkdir(parents=True)
+    (templates / "iproute2.j2").write_text("# {{ data.site }}\n")
+    with pytest.raises(TemplateError, match="control character"):
+        render.render_host(render.environment(str(tmp_path / "templates")), inv.hosts["r1"])
 
 
 def _decoded(escape: str) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
+
 from loopbackctl import report
-from loopbackctl.result import Check, HostResult
+from loopbackctl.result import Check, HostResult, exit_code
 
 
 def test_verbose_table_lists_every_change_and_check_before_the_table() -> None:
@@ -34,3 +37,27 @@ def test_verbose_table_lists_every_change_and_check_before_the_table() -> None:
         "h1: n/a: icmp ::1: not applicable: IPv6 is disabled",
     ]
     assert verbose.endswith(plain)
+
+
+def test_skipped_hosts_count_in_every_format_but_never_fail() -> None:
+    results = [
+        HostResult("r1", "cisco_ios", "ok"),
+        HostResult("mx1", "junos", "skipped", error="not managed: platform 'junos' is not ..."),
+    ]
+    assert exit_code(results) == 0
+    assert exit_code([*results, HostResult("r2", "cisco_ios", "drift")]) == 1
+    table = report.render(results, "table")
+    assert "mx1   junos      skipped" in table and "2 host(s): 1 ok, 1 skipped" in table
+    doc = json.loads(report.render(results, "json"))
+    assert doc["hosts"][1]["status"] == "skipped" and doc["summary"]["skipped"] == 1
+    root = ET.fromstring(report.render(results, "junit"))
+    assert (root.get("tests"), root.get("skipped"), root.get("failures")) == ("2", "1", "0")
+    (case,) = [c for c in root.iter("testcase") if c.get("classname") == "loopbackctl.mx1"]
+    skipped = case.find("skipped")
+    assert skipped is not None and "junos" in (skipped.get("message") or "")
+
+
+def test_a_warning_check_is_the_rows_detail_when_nothing_failed() -> None:
+    r = HostResult("r6", "cisco_ios", "ok", checks=[Check("purge", False, "purge not applied")])
+    r.checks[0] = Check("purge", False, "purge not applied", "warning")
+    assert "purge not applied" in report.render([r], "table")

@@ -190,6 +190,27 @@ def test_apply_then_nothing_to_do() -> None:
     assert run(host(), dev) == ("ok", None, [])
 
 
+def test_purge_acts_only_where_the_inventory_declares_the_loopbacks() -> None:
+    """The rule holds in the runner, for every platform: a host whose inventory does not
+    declare its loopbacks keeps every address, and the result says why."""
+    stray = "198.18.9.9/32"
+    extra = {"198.18.1.1/32", "2001:db8:1::1/128", stray}
+    for declares, job_purge, host_purge in ((False, True, False), (False, False, True)):
+        dev = Device(addrs={"127.0.0.1/8", "::1/128", *extra})
+        h = host(declares_loopbacks=declares, purge=host_purge)
+        r = run_host(Job(h, "apply", purge=job_purge), driver=FakeDriver({"h1": dev}))
+        assert (r.status, r.commands, stray in dev.addrs) == ("ok", [], True)
+        (check,) = [c for c in r.checks if c.name == "purge"]
+        assert (check.ok, check.severity) == (False, "warning")
+        assert "does not declare this host's loopbacks" in check.detail
+    dev = Device(addrs={"127.0.0.1/8", "::1/128", *extra})
+    r = run_host(
+        Job(host(declares_loopbacks=True), "apply", purge=True), driver=FakeDriver({"h1": dev})
+    )
+    assert (r.status, r.commands, stray in dev.addrs) == ("changed", [f"del {stray}"], False)
+    assert not [c for c in r.checks if c.name == "purge"]
+
+
 def test_check_mode_and_verify_change_nothing() -> None:
     dev = Device()
     assert run(host(), dev, check=True)[0] == "drift"
@@ -348,7 +369,7 @@ def test_pool_contains_bugs_keeps_order_and_reports_each_host(
 
 
 def test_connect_options_precedence() -> None:
-    h = Host("h", "linux", data={"connect_timeout": 3, "command_timeout": 7.5})
+    h = Host("h", "linux", settings={"connect_timeout": 3, "command_timeout": 7.5})
     opts = fleet.FleetOptions("verify", host_keys="strict")
     o = fleet.connect_options(opts, h)
     assert (o.host_keys, o.connect_timeout, o.command_timeout) == ("strict", 3.0, 7.5)

@@ -10,7 +10,7 @@ import pytest
 
 from loopbackctl import inventory
 from loopbackctl.errors import UsageError
-from loopbackctl.select import select
+from loopbackctl.select import pick, select
 
 INV, _ = inventory.load(str(Path(__file__).parent / "data" / "render"))
 
@@ -64,3 +64,20 @@ def test_patterns(pattern: str, hosts: list[str]) -> None:
 def test_errors(pattern: str, message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace("?", r"\?")):
         select(INV, pattern)
+
+
+def test_pick_separates_managed_from_skipped_and_knows_what_was_named(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yaml").write_text(
+        "r1:\n  platform: ios\n  groups: [wan]\nmx1:\n  platform: junos\n  groups: [wan]\n"
+        "mx2:\n  platform: junos\n"
+    )
+    (tmp_path / "groups.yaml").write_text("wan: {}\n")
+    inv, _ = inventory.load(str(tmp_path))
+    assert select(inv, None) == ["r1", "mx1", "mx2"]
+    chosen = pick(inv, "wan")
+    assert [h.name for h in chosen.hosts] == ["r1"]
+    assert [u.name for u in chosen.skipped] == ["mx1"] and chosen.named == frozenset()
+    chosen = pick(inv, "mx*,mx2,r1,!mx1")
+    assert [u.name for u in chosen.skipped] == ["mx2"] and chosen.named == {"mx2", "r1"}
+    with pytest.raises(UsageError, match=r"did you mean 'mx[12]'"):
+        pick(inv, "mx3")

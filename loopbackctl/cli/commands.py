@@ -6,6 +6,7 @@ import argparse
 import gc
 import json
 import sys
+from collections import Counter
 
 from loopbackctl.cli.exits import EXIT_OK
 from loopbackctl.errors import UsageError
@@ -32,30 +33,56 @@ def load_inventory(args: argparse.Namespace) -> Inventory:
 def validate(args: argparse.Namespace) -> int:
     inv = load_inventory(args)
     groups = len(inv.group_members)
-    print(f"{inventory_path(args)}: {len(inv.hosts)} host(s), {groups} group(s): no errors")
+    print(
+        f"{inventory_path(args)}: {len(inv.names)} host(s), {groups} group(s): no errors"
+        f"{managed_summary(inv)}"
+    )
     return EXIT_OK
+
+
+def managed_summary(inv: Inventory) -> str:
+    """ "; 9 managed, 3 not managed: 2 junos, 1 without a platform", or "" when every host
+    is managed."""
+    if not inv.unmanaged:
+        return ""
+    counts = Counter(u.platform or "without a platform" for u in inv.unmanaged.values())
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kn: (-kn[1], kn[0])))
+    return f"; {len(inv.hosts)} managed, {len(inv.unmanaged)} not managed: {kinds}"
 
 
 def render(args: argparse.Namespace) -> int:
     from loopbackctl import render as rendering
-    from loopbackctl.select import select
+    from loopbackctl.select import pick
 
     inv = load_inventory(args)
-    names = select(inv, args.limit)
+    chosen = pick(inv, args.limit)
     env = rendering.environment(getattr(args, "templates", None))
-    rendered = rendering.render_all(env, [inv.hosts[n] for n in names])
+    rendered = rendering.render_all(env, chosen.hosts)
     if args.format == "json":
         doc = {
             "hosts": [
                 {"name": h.name, "platform": h.platform, "artifacts": arts} for h, arts in rendered
-            ]
+            ],
+            "skipped": [
+                {"name": u.name, "platform": u.platform, "reason": u.reason} for u in chosen.skipped
+            ],
         }
         print(json.dumps(doc, indent=2))
         return EXIT_OK
+    position = {name: i for i, name in enumerate(inv.names)}
+    out: list[tuple[int, str]] = [
+        (position[u.name], f"### {u.name}: skipped, not managed: {u.reason}\n")
+        for u in chosen.skipped
+    ]
     for host, arts in rendered:
-        for artifact, text in arts.items():
-            print(f"### {host.name} ({host.platform}) {artifact}")
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        text = "".join(
+            f"### {host.name} ({host.platform}) {artifact}\n"
+            + (body if body.endswith("\n") else body + "\n")
+            for artifact, body in arts.items()
+        )
+        out.append((position[host.name], text))
+    for _, text in sorted(out, key=lambda item: item[0]):
+        sys.stdout.write(text)
     return EXIT_OK
 
 

@@ -91,9 +91,10 @@ def _run(todo: list[Job], opts: fleet.FleetOptions, cancel: threading.Event) -> 
 def run(args: argparse.Namespace, inv: Inventory) -> int:
     opts = options(args)
     todo = fleet.jobs(opts, inv)
+    skipped = fleet.skipped(opts, inv)
     cancel = threading.Event()
     with _interruptible(cancel):
-        results = _run(todo, opts, cancel)
+        results = fleet.in_order(inv, [*_run(todo, opts, cancel), *skipped])
     fmt = args.format or "table"
     out = sys.stdout
     if args.command == "apply" and args.diff and fmt == "table":

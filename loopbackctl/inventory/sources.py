@@ -71,8 +71,9 @@ class Entity:
         """An error about the value at `path` (about its key when `at_key`)."""
         diags.error(self.mark(*path, key=at_key), msg, self.who, self.key(path))
 
-    def warn(self, diags: Diagnostics, path: KeyPath, msg: str) -> None:
-        diags.warn(self.mark(*path), msg, self.who, self.key(path))
+    def warn(self, diags: Diagnostics, path: KeyPath, msg: str, *, at_key: bool = False) -> None:
+        """A warning about the value at `path` (about its key when `at_key`)."""
+        diags.warn(self.mark(*path, key=at_key), msg, self.who, self.key(path))
 
 
 @dataclass

@@ -57,7 +57,7 @@ def choose(
         if local_host not in hosts:
             raise UsageError(f"--local-host {local_host}: the inventory {source} has no such host")
         return hosts[local_host], f"inventory host {local_host} (--local-host)"
-    marked = [h for h in hosts.values() if h.data.get("local") is True]
+    marked = [h for h in hosts.values() if h.settings.get("local") is True]
     if len(marked) > 1:
         names = ", ".join(h.name for h in marked)
         raise UsageError(

@@ -43,6 +43,14 @@ def names() -> list[str]:
     return sorted({n for p in PLATFORMS.values() for n in (p.name, *p.aliases)})
 
 
+def supported() -> str:
+    """The platforms loopbackctl drives, for a message: "cisco_ios (or ios), linux"."""
+    return ", ".join(
+        f"{p.name} (or {', '.join(p.aliases)})" if p.aliases else p.name
+        for p in sorted(PLATFORMS.values(), key=lambda p: p.name)
+    )
+
+
 def driver(name: str) -> Driver:
     """The shared, stateless Driver of platform `name`; UsageError if there is none."""
     platform = lookup(name)

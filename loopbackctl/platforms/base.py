@@ -144,11 +144,13 @@ class Driver(Protocol):
         ...
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
-        """The loopbacks to plan and check: the inventory's, plus (under purge, on
-        platforms with deletable loopbacks) `absent` for every other loopback found, plus
-        what the platform itself expects on a loopback the host declares (Linux: the
-        kernel's own addresses on lo); without addresses of an IP version the device
-        cannot hold now (`observed.ip_versions`; `observed.health` says so)."""
+        """The loopbacks to plan and check: the inventory's, plus under purge what makes
+        the device carry no other loopback (or address) — `absent` for every other
+        loopback found where loopbacks are deletable —, plus what the platform itself
+        expects on a loopback the host declares (Linux: the kernel's own addresses on
+        lo); without addresses of an IP version the device cannot hold now
+        (`observed.ip_versions`; `observed.health` says so). `purge` is true only for a
+        host that declares its loopbacks (the runner decides, for every platform)."""
         ...
 
     def commands(

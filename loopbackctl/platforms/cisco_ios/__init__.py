@@ -14,6 +14,8 @@ from loopbackctl.platforms.cisco_ios.quirks import CONFIG_SYNTAX
 # stored mangled (verify would then always differ).
 PLATFORM = Platform(
     name="cisco_ios",
+    # NAPALM's name for IOS and IOS-XE (napalm-ios drives both).
+    aliases=("ios",),
     title="IOS",
     interface_pattern=re.compile(r"Loopback(0|[1-9][0-9]{0,9})"),
     interface_hint="IOS loopbacks are named Loopback0 to Loopback2147483647",

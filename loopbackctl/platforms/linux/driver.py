@@ -86,10 +86,16 @@ class LinuxDriver:
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
         """The host's lo plus the kernel's own addresses, without IPv6 ones while lo
-        cannot hold IPv6; a host that declares no lo wants nothing."""
+        cannot hold IPv6. A host that declares no lo wants nothing, except under purge
+        (which the runner grants only to a host that declares its loopbacks, e.g.
+        `loopbacks: []`): then lo with the kernel's addresses alone, so every other goes."""
         lo = _declared(host)
+        loopbacks = host.loopbacks
         if lo is None:
-            return host.loopbacks
+            if not purge:
+                return loopbacks
+            lo = Loopback(LO)
+            loopbacks = (*loopbacks, lo)
         kernel = [a for a in (LOOPBACK4, LOOPBACK6) if a.version in observed.ip_versions]
         mine = [a for a in lo.addresses if a.version in observed.ip_versions]
         want = replace(
@@ -97,7 +103,7 @@ class LinuxDriver:
             addresses=tuple(dict.fromkeys([*kernel, *mine])),
             absent_addresses=tuple(a for a in lo.absent_addresses if a not in PROTECTED),
         )
-        return tuple(want if lb is lo else lb for lb in host.loopbacks)
+        return tuple(want if lb is lo else lb for lb in loopbacks)
 
     def commands(
         self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
@@ -142,13 +148,13 @@ class LinuxDriver:
 
     @staticmethod
     def netplan_path(host: Host) -> str:
-        directory = str(host.data.get("netplan_dir") or NETPLAN_DIR).rstrip("/") or "/"
+        directory = str(host.settings.get("netplan_dir") or NETPLAN_DIR).rstrip("/") or "/"
         return f"{directory}/{NETPLAN_FILE}"
 
     def read_saved(
         self, session: Session, host: Host, artifacts: Mapping[str, str]
     ) -> tuple[SavedFile, SavedFile] | None:
-        if host.data.get("persist") != "netplan":
+        if host.settings.get("persist") != "netplan":
             return None
         sh = _shell(session)
         sh.become_root()  # netplan files are root-only (mode 600)
