@@ -18,6 +18,7 @@ from loopbackctl.errors import InventoryError, LoopbackctlError, UsageError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": commands.validate,
+    "inventory": commands.inventory,
     "render": commands.render,
     "apply": commands.fleet_or_local,
     "verify": commands.fleet_or_local,

@@ -86,6 +86,12 @@ def render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def inventory(args: argparse.Namespace) -> int:
+    from loopbackctl.cli import inventory as showing
+
+    return showing.run(args)
+
+
 def fleet_or_local(args: argparse.Namespace) -> int:
     if args.local:
         from loopbackctl.cli import local

@@ -73,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("validate", parents=common_parents, help="lint the inventory")
 
+    inv = sub.add_parser(
+        "inventory",
+        parents=common_parents,
+        help="show each host as resolved, every value with where it comes from",
+    )
+    inv.add_argument("--limit", help="hosts, groups or globs; ! excludes (as Ansible)")
+    inv.add_argument("--host", default=None, help="only this host (its object alone in JSON)")
+    inv.add_argument("--format", choices=("table", "json", "yaml"), default="table")
+
     render = sub.add_parser(
         "render", parents=common_parents, help="show each device's configuration"
     )

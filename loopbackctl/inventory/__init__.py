@@ -20,7 +20,8 @@ The modules, in the order data flows through them:
 - hosts: each host built into the model: a managed `Host`, or an `Unmanaged` and why;
 - yaml11: warnings where YAML 1.1 would read a value loopbackctl uses differently;
 - clashes: the fleet-wide rules (an address on two devices, overlaps, router-ids);
-- diagnostics: collecting, deduplicating and sorting the diagnostics.
+- diagnostics: collecting, deduplicating and sorting the diagnostics;
+- view: every resolved value with where it came from (`loopbackctl inventory`).
 Only what this module exports is meant for use outside the package.
 """
 
@@ -36,12 +37,14 @@ from loopbackctl.inventory.hosts import BuiltHosts, build_hosts
 from loopbackctl.inventory.loopbacks import PlacedAddress
 from loopbackctl.inventory.resolve import connection_parameters
 from loopbackctl.inventory.sources import ENV_INVENTORY, Entity, Sources, default_path
+from loopbackctl.inventory.view import Explainer
 from loopbackctl.model import Inventory
 
 __all__ = [
     "ENV_INVENTORY",
     "connection_parameters",
     "default_path",
+    "explain",
     "iter_errors",
     "load",
 ]
@@ -55,6 +58,16 @@ def load(location: str) -> tuple[Inventory, list[Diagnostic]]:
     hundreds of thousands of small objects of a large inventory are all kept, and
     scanning them over and over doubled the time (10,000 hosts).
     """
+    inv, found, _ = _paused(location)
+    return inv, found
+
+
+def explain(location: str) -> tuple[Inventory, list[Diagnostic], Explainer]:
+    """`load`, and an Explainer that shows where each host's values come from."""
+    return _paused(location)
+
+
+def _paused(location: str) -> tuple[Inventory, list[Diagnostic], Explainer]:
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -64,7 +77,7 @@ def load(location: str) -> tuple[Inventory, list[Diagnostic]]:
             gc.enable()
 
 
-def _load(location: str) -> tuple[Inventory, list[Diagnostic]]:
+def _load(location: str) -> tuple[Inventory, list[Diagnostic], Explainer]:
     diags = Diagnostics()
     src = sources.read(location, diags)
     _check_entities(src, diags)
@@ -81,7 +94,7 @@ def _load(location: str) -> tuple[Inventory, list[Diagnostic]]:
         unmanaged=built.unmanaged,
         order=tuple(built.order),
     )
-    return inv, found
+    return inv, found, Explainer(src, built)
 
 
 def _entities(src: Sources) -> list[Entity]:

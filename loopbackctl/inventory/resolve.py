@@ -27,6 +27,8 @@ from loopbackctl.inventory.sources import Entity
 from loopbackctl.model import Host
 
 ConnectionOptions = dict[str, dict[str, Any]]
+# Per connection name and field: where the value resolved (None: set nowhere).
+ConnectionOrigins = dict[str, dict[str, "Resolved | None"]]
 
 
 @dataclass
@@ -120,7 +122,7 @@ class Resolver:
         self.defaults = defaults
         self._above: dict[tuple[str, ...], list[Entity]] = {}
         self._inherited: dict[tuple[str, ...], Inherited] = {}
-        self._group_connections: dict[str, ConnectionOptions] = {}
+        self._group_connections: dict[str, ConnectionOrigins] = {}
 
     def groups_above(self, host: Entity) -> list[Entity]:
         """The host's extended groups, in Nornir's order."""
@@ -141,24 +143,33 @@ class Resolver:
         return found
 
     def connection_options(self, ent: Entity, trail: frozenset[str]) -> ConnectionOptions:
+        """The values of `connection_origins`."""
+        return {
+            cname: {f: (r.value if r is not None else None) for f, r in fields.items()}
+            for cname, fields in self.connection_origins(ent, trail).items()
+        }
+
+    def connection_origins(self, ent: Entity, trail: frozenset[str]) -> ConnectionOrigins:
         """Nornir's `_get_connection_options_recursively`, for every connection name at
-        once. A group's result does not depend on who asks: it is kept by group name."""
+        once, each field with where it resolved. A group's result does not depend on who
+        asks: it is kept by group name."""
         if ent.kind == "group" and ent.name in self._group_connections:
             return self._group_connections[ent.name]
-        out: ConnectionOptions = {}
-        _fill_connection_options(out, ent.fields.get("connection_options"))
+        out: ConnectionOrigins = {}
+        _fill_connection_options(out, ent)
         for g in parents(ent, self.groups):
             if g.name not in trail:
-                _fill_connection_options(out, self.connection_options(g, trail | {g.name}))
+                _merge_connection_options(out, self.connection_origins(g, trail | {g.name}))
         if self.defaults is not None:
-            _fill_connection_options(out, self.defaults.fields.get("connection_options"))
+            _fill_connection_options(out, self.defaults)
         if ent.kind == "group":
             self._group_connections[ent.name] = out  # (a cycle makes the inventory invalid)
         return out
 
 
-def _fill_connection_options(out: ConnectionOptions, conn: Any) -> None:
-    """Fields of `conn` that `out` does not set yet, per connection name."""
+def _fill_connection_options(out: ConnectionOrigins, ent: Entity) -> None:
+    """Fields `ent` writes that `out` does not set yet, per connection name."""
+    conn = ent.fields.get("connection_options")
     if not isinstance(conn, dict):
         return
     for cname, copts in conn.items():
@@ -166,8 +177,17 @@ def _fill_connection_options(out: ConnectionOptions, conn: Any) -> None:
             continue
         slot = out.setdefault(cname, dict.fromkeys(CONNECTION_FIELDS))
         for f in CONNECTION_FIELDS:
+            if slot[f] is None and copts.get(f) is not None:
+                slot[f] = Resolved(copts[f], ent, ("connection_options", cname, f))
+
+
+def _merge_connection_options(out: ConnectionOrigins, other: ConnectionOrigins) -> None:
+    """Fields of `other` that `out` does not set yet, per connection name."""
+    for cname, fields in other.items():
+        slot = out.setdefault(cname, dict.fromkeys(CONNECTION_FIELDS))
+        for f, found in fields.items():
             if slot[f] is None:
-                slot[f] = copts.get(f)
+                slot[f] = found
 
 
 def connection_parameters(host: Host, connection: str) -> dict[str, Any]:
