@@ -112,8 +112,9 @@ def test_marks_of_a_clean_large_file_are_read_only_when_needed(tmp_path: Path) -
 
 
 def test_connection_parameters_fall_back_to_host_fields() -> None:
-    inv, _ = inventory.load(str(EXAMPLE))
-    p = inventory.connection_parameters(inv.hosts["web1"], "netmiko")
+    _, _, explainer = inventory.explain(str(EXAMPLE))
+    web1, r1 = explainer.views(["web1", "r1"], {})
+    p = {k: v.value for k, v in web1.connection_options["netmiko"].items()}
     assert p == {
         "hostname": "198.18.0.21",
         "port": 22,
@@ -122,7 +123,7 @@ def test_connection_parameters_fall_back_to_host_fields() -> None:
         "platform": "linux",
         "extras": {"key_file": "~/.ssh/id_ed25519"},
     }
-    assert inventory.connection_parameters(inv.hosts["r1"], "napalm")["extras"] == {}
+    assert "napalm" not in r1.connection_options  # set nowhere
 
 
 def write(tmp: Path, **files: str) -> Path:

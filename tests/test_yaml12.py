@@ -146,3 +146,16 @@ def test_resolve_and_construct_directly() -> None:
     assert scalars.construct(scalars.INT, "-0b101") == -5
     with pytest.raises(ValueError):
         scalars.construct(scalars.INT, "0b")
+
+
+def test_merge_keys_order_and_precedence_as_nornirs_loader() -> None:
+    text = (
+        "a: &a {x: 1, y: 2}\nb: &b {y: 3, z: 4, q: 5}\n"
+        "c:\n  w: 0\n  <<: [*a, *b]\n  x: 9\nd:\n  w: 0\n  <<: *b\n  q: 7\n"
+    )
+    diags: list[Diagnostic] = []
+    doc = yamlsrc.load("f.yaml", text.encode(), diags)
+    theirs = ruamel.yaml.YAML(typ="safe").load(text)
+    assert doc is not None and not diags
+    for key in ("c", "d"):
+        assert list(doc.data[key].items()) == list(theirs[key].items())

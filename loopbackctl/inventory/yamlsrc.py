@@ -334,18 +334,22 @@ class _Composer:
         self.add(value, f.size, f.depth, at, scalar=False)
 
     def merge(self, f: _OpenCollection) -> None:
-        """YAML merge keys (<<): keys written in the mapping win, then sources in order."""
+        """YAML merge keys (<<), in the order ruamel.yaml (Nornir's loader) gives: the
+        merged keys first (the sources' keys, last source first; an earlier source's
+        value wins), then the keys written in the mapping, whose values win."""
+        if not f.merges:
+            return
+        merged: dict[Any, Any] = {}
         for source, at in f.merges:
             sources = source if isinstance(source, list) else [source]
-            for src in sources:
-                if not isinstance(src, dict):
-                    self.error(at, "a merge key (<<) needs a mapping or a list of them", f.path)
-                    continue
+            if not all(isinstance(src, dict) for src in sources):
+                self.error(at, "a merge key (<<) needs a mapping or a list of them", f.path)
+            for src in reversed([src for src in sources if isinstance(src, dict)]):
                 for k, v in src.items():
-                    if k not in f.value:
-                        f.value[k] = v
-                        self.doc.values.setdefault((*f.path, k), at)
-                        self.doc.keys.setdefault((*f.path, k), at)
+                    merged[k] = v
+                    self.doc.values.setdefault((*f.path, k), at)
+                    self.doc.keys.setdefault((*f.path, k), at)
+        f.value = {**merged, **f.value}
 
     def alias(self, ev: AliasEvent, at: tuple[int, int]) -> None:
         found = self.anchors.get(ev.anchor or "")
