@@ -589,6 +589,7 @@ def test_verify_table_json_junit_and_exit_codes(fleet: Fleet) -> None:
     doc = fleet.run("verify", "--format", "json").doc
     assert doc["summary"] == {
         "total": 2, "ok": 1, "changed": 0, "drift": 1, "failed": 0, "unreachable": 0,
+        "skipped": 0,
     }  # fmt: skip
     r1 = doc["hosts"][0]
     assert set(r1) >= {"name", "platform", "status", "changes", "checks", "error", "router_id"}

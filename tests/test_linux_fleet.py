@@ -267,7 +267,8 @@ def test_report_formats_json_junit_table(linux_bed, tmp_path: Path) -> None:
         assert {"name", "platform", "status", "changes", "checks", "error"} <= set(h)
         assert h["platform"] == "linux"
     assert doc["summary"] == {
-        "total": 2, "ok": 0, "changed": 0, "drift": 2, "failed": 0, "unreachable": 0
+        "total": 2, "ok": 0, "changed": 0, "drift": 2, "failed": 0, "unreachable": 0,
+        "skipped": 0,
     }  # fmt: skip
 
     r = f.run("verify", "--format", "junit")

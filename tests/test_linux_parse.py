@@ -121,7 +121,7 @@ def test_commands_bring_lo_up_first_and_take_it_down_last() -> None:
 
 def test_netplan_path_defaults_to_etc_netplan() -> None:
     assert LinuxDriver.netplan_path(HOST) == "/etc/netplan/60-loopbackctl-lo.yaml"
-    h = Host("h", "linux", data={"netplan_dir": "/srv/np/"})
+    h = Host("h", "linux", settings={"netplan_dir": "/srv/np/"})
     assert LinuxDriver.netplan_path(h) == "/srv/np/60-loopbackctl-lo.yaml"
 
 
