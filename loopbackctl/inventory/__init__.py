@@ -35,12 +35,14 @@ from loopbackctl.inventory import clashes, groups, schema, settings, sources, ya
 from loopbackctl.inventory.diagnostics import Diagnostics
 from loopbackctl.inventory.hosts import BuiltHosts, build_hosts
 from loopbackctl.inventory.loopbacks import PlacedAddress
+from loopbackctl.inventory.resolve import connection_parameters
 from loopbackctl.inventory.sources import ENV_INVENTORY, Entity, Sources, default_path
 from loopbackctl.inventory.view import Explainer
 from loopbackctl.model import Inventory
 
 __all__ = [
     "ENV_INVENTORY",
+    "connection_parameters",
     "default_path",
     "explain",
     "iter_errors",

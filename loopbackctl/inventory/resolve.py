@@ -24,6 +24,7 @@ from loopbackctl.inventory.diagnostics import Diagnostics, KeyPath, keyname
 from loopbackctl.inventory.groups import group_names, lineage, parents
 from loopbackctl.inventory.schema import CONNECTION_FIELDS, HOST_FIELDS
 from loopbackctl.inventory.sources import Entity
+from loopbackctl.model import Host
 
 ConnectionOptions = dict[str, dict[str, Any]]
 # Per connection name and field: where the value resolved (None: set nowhere).
@@ -187,3 +188,21 @@ def _merge_connection_options(out: ConnectionOrigins, other: ConnectionOrigins) 
         for f, found in fields.items():
             if slot[f] is None:
                 slot[f] = found
+
+
+def connection_parameters(host: Host, connection: str) -> dict[str, Any]:
+    """Nornir's `host.get_connection_parameters(connection)` as a dict, for a managed
+    host: the connection's resolved options, each missing field taken from the host,
+    `extras` defaulting to {}. (`platform` falls back to the platform that drives the
+    host, by loopbackctl's name; `loopbackctl inventory` shows Nornir's own value.)"""
+    opts: Mapping[str, Any] = host.connection_options.get(connection) or {}
+    own = {
+        "hostname": host.hostname,
+        "port": host.port,
+        "username": host.username,
+        "password": host.password,
+        "platform": host.platform,
+    }
+    out = {f: opts.get(f) if opts.get(f) is not None else own[f] for f in own}
+    out["extras"] = opts.get("extras") if opts.get("extras") is not None else {}
+    return out

@@ -14,6 +14,9 @@ PLATFORM: Platform = dataclasses.replace(
     IOS,
     name="cisco_xe",
     title="IOS-XE",
+    # NAPALM's `ios` names IOS and IOS-XE alike: it stays cisco_ios's. A host written
+    # `platform: ios` runs as cisco_xe through `connection_options.netmiko.platform`.
+    aliases=(),
     driver="loopbackctl.platforms.cisco_ios.driver:IosXeDriver",
     # The same configuration language: IOS's template serves both (one override for both).
     templates=IOS.templates,
