@@ -188,7 +188,7 @@ def test_an_unmanaged_host_that_declares_loopbacks_is_an_error(tmp_path: Path) -
     found = [(d.mark.file.rsplit("/", 1)[1], d.mark.line, d.host) for d in info.value.diagnostics]
     # j1 inherits them from its group; j2 declares "none" itself; j3 hides them (null).
     assert found == [("groups.yaml", 4, "j1"), ("hosts.yaml", 6, "j2")]
-    assert "it drives cisco_ios (or ios), linux" in info.value.diagnostics[0].message
+    assert "it drives cisco_ios (or ios), cisco_xe, linux" in info.value.diagnostics[0].message
 
 
 def test_settings_directly_under_data_or_in_the_namespace(tmp_path: Path) -> None:
@@ -234,3 +234,18 @@ def test_a_port_written_as_digits_is_a_number_with_a_warning(tmp_path: Path) -> 
     assert [w.message for w in warnings] == [
         "port '2222' is text; netmiko reads it as the number 2222: write port: 2222"
     ]
+
+
+def test_the_netmiko_override_picks_the_driver(tmp_path: Path) -> None:
+    """NAPALM's `ios` with netmiko's `cisco_xe`: the IOS-XE driver, as nornir_netmiko
+    would open a cisco_xe session."""
+    write(
+        tmp_path,
+        **{
+            "hosts.yaml": "xe1:\n  groups: [napalm]\n"
+            "  connection_options: {netmiko: {platform: cisco_xe}}\nios1:\n  groups: [napalm]\n",
+            "groups.yaml": "napalm:\n  platform: ios\n",
+        },
+    )
+    inv, _ = inventory.load(str(tmp_path))
+    assert (inv.hosts["xe1"].platform, inv.hosts["ios1"].platform) == ("cisco_xe", "cisco_ios")
