@@ -131,6 +131,7 @@ def test_twin_connection_wins_over_every_group(tmp_path: Path) -> None:
                 "data": {"loopbacks": [{"name": "lo", "addresses": ["198.18.200.9/32"]}],
                          "persist": "netplan", "netplan_dir": "/srv/netplan"}},
         "edge": {"hostname": "203.0.113.6", "platform": "cisco_ios", "username": "u"},
+        "mx1": {"hostname": "203.0.113.7", "platform": "junos"},
     }))  # fmt: skip
     (src / "groups.yaml").write_text(yaml.safe_dump({
         "g": {"platform": "linux", "username": "ops", "connection_options": {"netmiko": {
@@ -139,8 +140,8 @@ def test_twin_connection_wins_over_every_group(tmp_path: Path) -> None:
     }))  # fmt: skip
     plan = twin.plan(str(src))
     assert plan.devices == (("linux", "web"),)
-    assert plan.skipped == (("edge", "cisco_ios"),)
-    assert "edge (cisco_ios)" in plan.notes()[0]
+    assert plan.skipped == (("edge", "cisco_ios"), ("mx1", "junos"))
+    assert "edge (cisco_ios)" in plan.notes()[0] and "mx1 (junos)" in plan.notes()[0]
     web = node("web")
     twin.write(plan, [web], tmp_path / "twin", Path("/lab/id_ed25519"))
     entry = yaml.safe_load((tmp_path / "twin" / "hosts.yaml").read_text())["web"]

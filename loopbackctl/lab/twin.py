@@ -72,6 +72,8 @@ def plan(source: str) -> TwinPlan:
             devices.append((name, host.name))
         else:
             skipped.append((host.name, host.platform))
+    # Hosts loopbackctl does not manage (another vendor, no platform) are not twinned.
+    skipped += [(u.name, u.platform or "no platform") for u in inv.unmanaged.values()]
     if not devices:
         kinds = ", ".join(registry())
         raise LabError(f"{source}: no host of a platform the lab can build ({kinds}) to twin")
