@@ -92,7 +92,7 @@ class LinuxDriver:
         lo = _declared(host)
         loopbacks = host.loopbacks
         if lo is None:
-            if not purge:
+            if not (purge and host.declares_loopbacks):
                 return loopbacks
             lo = Loopback(LO)
             loopbacks = (*loopbacks, lo)
