@@ -72,10 +72,16 @@ class Host:
 
     @property
     def predicted_router_id(self) -> ipaddress.IPv4Address | None:
-        """The router-id OSPF/BGP would pick: explicit, else the highest loopback IPv4."""
+        """The router-id OSPF/BGP would pick: explicit, else the highest IPv4 of the
+        loopbacks in the global table (a VRF's loopbacks serve that VRF's processes)."""
         if self.router_id is not None:
             return self.router_id
-        v4 = [a.ip for lb in self.loopbacks if lb.state == "present" for a in lb.ipv4]
+        v4 = [
+            a.ip
+            for lb in self.loopbacks
+            if lb.state == "present" and lb.vrf is None
+            for a in lb.ipv4
+        ]
         return max(v4) if v4 else None
 
 

@@ -227,6 +227,29 @@ def test_same_address_in_two_vrfs_of_one_router(fleet: Fleet) -> None:
     assert res.router_id == "10.255.0.2"
 
 
+def test_vrf_from_the_inventory_through_the_command_line(fleet: Fleet) -> None:
+    # The inventory's `vrf` key, as a user writes it: one apply, then nothing to do.
+    fleet.write(
+        {
+            "r1": [
+                {"name": "Loopback0", "addresses": ["10.255.0.1/32"], "description": "rid"},
+                {"name": "Loopback5", "vrf": "RED", "addresses": ["10.255.0.1/32"]},
+            ]
+        }
+    )
+    first = with_templates(fleet, str(fleet.dir), "apply", "--format", "json")
+    assert first.rc == 0, first.out
+    assert " vrf forwarding RED" in first.host("r1")["commands"]
+    assert bed_vrf(fleet.bed, "r1", "Loopback5") == "RED"
+    again = with_templates(fleet, str(fleet.dir), "apply", "--format", "json")
+    assert (again.rc, again.host("r1")["status"], again.host("r1")["commands"]) == (0, "ok", [])
+    assert with_templates(fleet, str(fleet.dir), "verify").rc == 0
+
+
+def bed_vrf(bed: IosSimBed, name: str, interface: str) -> str | None:
+    return bed.interface(name, interface)["vrf"]  # type: ignore[index,no-any-return]
+
+
 def test_refused_line_after_a_vrf_change_restores_the_blocks_exactly(fleet: Fleet) -> None:
     bed = fleet.bed
     before = bed.state("r1")

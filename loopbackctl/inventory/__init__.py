@@ -133,10 +133,10 @@ def _check_settings(src: Sources, built: BuiltHosts, diags: Diagnostics) -> None
 def _check_fleet(built: BuiltHosts, diags: Diagnostics) -> None:
     """The rules over every host at once."""
     reported = clashes.check_same_address(built.placed, diags)
-    by_host: dict[str, list[PlacedAddress]] = {}
+    by_table: dict[tuple[str, str | None], list[PlacedAddress]] = {}
     for p in built.placed:
-        by_host.setdefault(p.host, []).append(p)
-    for name, ps in by_host.items():
+        by_table.setdefault((p.host, p.vrf), []).append(p)
+    for (name, _), ps in by_table.items():
         if len(ps) > 1:
             clashes.check_overlaps(name, ps, diags)
     clashes.check_router_ids(built.hosts, built.router_id_marks, reported, diags)

@@ -22,7 +22,7 @@ def check_same_address(placed: list[PlacedAddress], diags: Diagnostics) -> set[A
     Returns the addresses reported, so that a router-id clash they cause is not reported
     a second time.
     """
-    by_ip: dict[tuple[int, int], list[PlacedAddress]] = {}
+    by_ip: dict[tuple[str | None, int, int], list[PlacedAddress]] = {}
     reported: set[Address] = set()
     for p in placed:
         by_ip.setdefault(p.key, []).append(p)
@@ -38,7 +38,7 @@ def check_same_address(placed: list[PlacedAddress], diags: Diagnostics) -> set[A
 
 
 def _report_same_address(first: PlacedAddress, other: PlacedAddress, diags: Diagnostics) -> None:
-    ip = first.address.ip
+    ip = f"{first.address.ip} (VRF {first.vrf})" if first.vrf else str(first.address.ip)
     if other.mark == first.mark:
         msg = (
             f"address {ip} reaches both {first.host} and {other.host} from this one line (a"
@@ -88,8 +88,8 @@ def _report_overlap(host: str, a: PlacedAddress, b: PlacedAddress, diags: Diagno
     else:
         what = f"{second.address} on {second.loopback} overlaps {first.address} on {first.loopback}"
         fix = (
-            "overlapping subnets on one device are refused by IOS and make routing"
-            " ambiguous: change one of them"
+            "overlapping subnets on one device make routing ambiguous (routers refuse"
+            " them): change one of them"
         )
     diags.error(second.mark, f"{what} ({first.mark}); {fix}", host, "data.loopbacks")
 

@@ -200,6 +200,6 @@ def _router_id(found: Resolved | None) -> ipaddress.IPv4Address | None:
 
 def _highest_ipv4_mark(ent: Entity, placed: list[PlacedAddress]) -> LazyMark:
     """Where the highest IPv4 address `ent` places is written (the host itself if none)."""
-    v4 = [p for p in placed if p.address.version == 4]
+    v4 = [p for p in placed if p.address.version == 4 and p.vrf is None]
     top = max(v4, key=lambda p: p.address.ip) if v4 else None
     return top.lazy_mark if top else LazyMark(ent, ())

@@ -19,13 +19,15 @@ from loopbackctl.platforms.base import Platform
 from loopbackctl.values import CONTROL
 
 _LOOPBACK_NUMBER = re.compile(r"(?i)(?:lo|loopback)\s*(\d+)")
+# Kept to what every VRF-capable platform takes as a word (IOS: up to 32 characters).
+VRF_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
 
 
 class PlacedAddress:
     """An address as placed on a loopback of a device, for the fleet-wide rules; where it
     is written is looked up only when a diagnostic needs it."""
 
-    __slots__ = ("address", "anycast", "found", "host", "key", "loopback", "sub")
+    __slots__ = ("address", "anycast", "found", "host", "key", "loopback", "sub", "vrf")
 
     def __init__(
         self,
@@ -35,6 +37,7 @@ class PlacedAddress:
         sub: KeyPath,
         loopback: str,
         anycast: bool,
+        vrf: str | None = None,
     ) -> None:
         self.host = host
         self.address = address
@@ -42,7 +45,8 @@ class PlacedAddress:
         self.sub = sub
         self.loopback = loopback
         self.anycast = anycast
-        self.key = (address.version, int(address))  # int(interface) is its address
+        self.vrf = vrf  # addresses in different VRFs never clash
+        self.key = (vrf, address.version, int(address))  # int(interface) is its address
 
     @property
     def mark(self) -> Mark:
@@ -115,11 +119,12 @@ class _HostLoopbacks:
                 )
         state: Literal["present", "absent"] = "absent" if lb.get("state") == "absent" else "present"
         anycast = lb.get("anycast") is True
+        vrf = self.vrf(i, lb.get("vrf"))
         if state == "absent":
             self.check_absent(i, name, bool(addrs))
         else:
             self.placed.extend(
-                PlacedAddress(self.host, a, self.found, (i, "addresses", j), name, anycast)
+                PlacedAddress(self.host, a, self.found, (i, "addresses", j), name, anycast, vrf)
                 for a, j in addrs.items()
             )
         return Loopback(
@@ -130,7 +135,26 @@ class _HostLoopbacks:
             state=state,
             absent_addresses=tuple(absent),
             anycast=anycast,
+            vrf=vrf,
         )
+
+    def vrf(self, i: int, vrf: Any) -> str | None:
+        """The loopback's VRF (None: the global table); a wrong one is reported."""
+        if not isinstance(vrf, str) or CONTROL.search(vrf):
+            return None  # a wrong type or character is reported where it is written
+        if not self.rules.vrfs:
+            self.error(
+                (i, "vrf"),
+                f"{self.rules.title} {self.rules.interface_example} has no VRF; remove vrf",
+            )
+            return None
+        if not VRF_NAME.fullmatch(vrf):
+            self.error(
+                (i, "vrf"),
+                f"VRF name {vrf!r} is not valid: 1 to 32 letters, digits and . _ : -",
+            )
+            return None
+        return vrf
 
     def check_absent(self, i: int, name: str, has_addresses: bool) -> None:
         """A loopback with state: absent."""

@@ -65,6 +65,7 @@ LOOPBACK_FIELDS: dict[str, FieldType] = {
     "state": str,
     "absent_addresses": list,
     "anycast": bool,
+    "vrf": str,
 }
 # The netmiko extras loopbackctl reads itself (the others are passed on or ignored).
 EXTRAS_FIELDS: dict[str, FieldType] = {
