@@ -16,9 +16,11 @@ from typing import Any
 from loopbackctl import platforms, remediation, render
 from loopbackctl.errors import UsageError
 from loopbackctl.model import Host, Inventory
+from loopbackctl.platforms.base import ChecksTemplates
 from loopbackctl.result import HostResult
 from loopbackctl.runner import Job, Mode, check_router_ids, run_fleet
 from loopbackctl.select import Selection, pick
+from loopbackctl.templating import Templates
 from loopbackctl.transport.options import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -74,20 +76,27 @@ def connect_options(opts: FleetOptions, host: Host) -> ConnectOptions:
 
 
 def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
-    """One Job per selected managed host; renders every template first (TemplateError:
-    exit 2). UsageError when --limit names a host loopbackctl does not manage."""
+    """One Job per selected managed host; renders every template first, and lets a driver
+    that renders at apply time check its templates (TemplateError: exit 2). UsageError
+    when --limit names a host loopbackctl does not manage."""
     env = render.environment(opts.templates)
+    templates = Templates(opts.templates, env)
     chosen = pick(inv, opts.limit)
     _refuse_named(chosen)
     out = []
     for host in chosen.hosts:
-        platforms.driver(host.platform)  # a runtime that cannot load: exit 2, nobody contacted
+        # a runtime that cannot load: exit 2, nobody contacted
+        driver = platforms.driver(host.platform)
+        artifacts = render.render_host(env, host)
+        if isinstance(driver, ChecksTemplates):
+            driver.check_templates(host, templates.for_host(host, artifacts))
         out.append(
             Job(
                 host=host,
                 mode=opts.mode,
                 options=connect_options(opts, host),
-                artifacts=render.render_host(env, host),
+                artifacts=artifacts,
+                templates=templates,
                 check=opts.check,
                 purge=opts.purge,
                 save=opts.save,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import ipaddress
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import jinja2
 from loopbackctl import platforms
 from loopbackctl.errors import TemplateError
 from loopbackctl.model import Host, IPInterface, Loopback
+from loopbackctl.templating import check_dir
 from loopbackctl.values import CONTROL, oneline
 
 
@@ -52,8 +53,7 @@ def environment(user_dir: str | None = None) -> jinja2.Environment:
     )
     loaders: list[jinja2.BaseLoader] = [shipped]
     if user_dir is not None:
-        if not Path(user_dir).is_dir():
-            raise TemplateError(f"{user_dir}: templates directory not found; check --templates")
+        check_dir(user_dir)
         loaders.insert(0, jinja2.FileSystemLoader(user_dir))
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -96,20 +96,29 @@ def context(host: Host) -> dict[str, Any]:
 
     `data` is the host's resolved `data` mapping as written (for user templates that lay
     out their own keys); every value printed from it passes the same fence.
+
+    `up`, `add`, `remove`, `down` say what to do (bring the loopback up, the addresses to
+    add, the addresses to remove, take it down). Here they are the whole intended state
+    (up, every address added, nothing removed): what `render` shows. At apply time a
+    state-driven platform (Linux) renders its command template again with its plan's
+    changes in their place (templating.Rendered.render), so only what differs is sent.
     """
     # Each address is formatted once (IPv6 formatting is slow in ipaddress).
     text = {a: a.with_prefixlen for lb in host.loopbacks for a in lb.addresses}
     rid = host.predicted_router_id
+    addresses = [text[a] for lb in host.loopbacks if lb.state == "present" for a in lb.addresses]
     return {
         "host": host.name,
         "hostname": host.hostname,
         "platform": host.platform,
         "loopbacks": [_loopback_context(lb, text) for lb in host.loopbacks],
-        "addresses": [
-            text[a] for lb in host.loopbacks if lb.state == "present" for a in lb.addresses
-        ],
+        "addresses": addresses,
         "router_id": str(rid) if rid is not None else None,
         "data": dict(host.data),
+        "up": True,
+        "add": addresses,
+        "remove": [],
+        "down": False,
     }
 
 
@@ -141,15 +150,42 @@ def render_host(env: jinja2.Environment, host: Host) -> dict[str, str]:
     Any failure inside a template (syntax, undefined variable, a filter raising, the
     control-character fence) becomes a one-line TemplateError; nothing else escapes.
     """
-    out: dict[str, str] = {}
     ctx = context(host)
     platform = platforms.lookup(host.platform)
-    for artifact, name in platform.templates if platform is not None else ():
-        try:
-            out[artifact] = env.get_template(name).render(ctx)
-        except Exception as exc:  # a template is user input: nothing may escape as a traceback
-            raise TemplateError(oneline(_explain(exc, env, name, host, ctx))) from None
-    return out
+    templates = platform.templates if platform is not None else ()
+    return {artifact: _render(env, name, host, ctx) for artifact, name in templates}
+
+
+def render_artifact(
+    env: jinja2.Environment, host: Host, artifact: str, values: Mapping[str, object]
+) -> str:
+    """`host`'s template for `artifact`, rendered with `values` over its context; errors
+    as `render_host`'s."""
+    return _render(env, _template_name(host, artifact), host, {**context(host), **values})
+
+
+def template_file(env: jinja2.Environment, host: Host, artifact: str) -> str:
+    """The file `host`'s template for `artifact` loads from (its name when not a file)."""
+    name = _template_name(host, artifact)
+    try:
+        return env.get_template(name).filename or name
+    except Exception:  # a template that does not load is reported when it is rendered
+        return name
+
+
+def _template_name(host: Host, artifact: str) -> str:
+    platform = platforms.lookup(host.platform)
+    name = dict(platform.templates if platform is not None else ()).get(artifact)
+    if name is None:
+        raise TemplateError(f"platform {host.platform} has no {artifact} template")
+    return name
+
+
+def _render(env: jinja2.Environment, name: str, host: Host, ctx: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(ctx)
+    except Exception as exc:  # a template is user input: nothing may escape as a traceback
+        raise TemplateError(oneline(_explain(exc, env, name, host, ctx))) from None
 
 
 def render_all(env: jinja2.Environment, hosts: Iterable[Host]) -> list[tuple[Host, dict[str, str]]]:

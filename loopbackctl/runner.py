@@ -36,6 +36,7 @@ from loopbackctl.platforms.base import (
     ShowsBlocks,
 )
 from loopbackctl.result import Check, HostResult
+from loopbackctl.templating import Templates
 from loopbackctl.transport import credentials
 from loopbackctl.transport import ping as pinger
 from loopbackctl.transport.options import ConnectOptions
@@ -48,12 +49,15 @@ Mode = Literal["apply", "verify"]
 
 @dataclass(frozen=True)
 class Job:
-    """One host's work. `artifacts` are its rendered templates (render.render_host)."""
+    """One host's work. `artifacts` are its rendered templates (render.render_host);
+    `templates` the run's, through which a driver renders them anew (Linux: its commands
+    from the plan's changes)."""
 
     host: Host
     mode: Mode
     options: ConnectOptions = field(default_factory=ConnectOptions)
     artifacts: Mapping[str, str] = field(default_factory=dict)
+    templates: Templates = field(default_factory=Templates)
     check: bool = False
     purge: bool = False
     save: bool = True
@@ -102,6 +106,7 @@ class _Pipeline:
         self.policy: Policy = platform.policy
         self.configured = platform.config is not None
         self.persist = driver if isinstance(driver, Persisting) else None
+        self.artifacts = job.templates.for_host(job.host, job.artifacts)
         self.session: Session | None = None
         self.sent: list[str] = []
         # Purge acts only on a host whose inventory declares its loopbacks (an empty list
@@ -144,7 +149,7 @@ class _Pipeline:
         return "; ".join(f"{c.name}: {c.detail}" for c in self.res.failed_checks)
 
     def _commands(self, have: Observed, plan: Plan) -> list[str]:
-        return self.driver.commands(self.host, have, plan, self.job.artifacts)
+        return self.driver.commands(self.host, have, plan, self.artifacts)
 
     def _read(self, s: Session) -> Observed:
         have = self.driver.read(s, self.host)
@@ -154,7 +159,7 @@ class _Pipeline:
     def _read_saved(self, s: Session) -> tuple[SavedFile, SavedFile] | None:
         if self.persist is None:
             return None
-        return self.persist.read_saved(s, self.host, self.job.artifacts)
+        return self.persist.read_saved(s, self.host, self.artifacts)
 
     # -- the pipeline ---------------------------------------------------------------
 
@@ -261,7 +266,7 @@ class _Pipeline:
                 self.res.status = "failed"
                 self.res.error = f"not as intended, and no change would fix it: {failing}"
             return
-        if not intent.plan.empty and not intent.commands and self.configured:
+        if not intent.plan.empty and not intent.commands:
             # The template lays out nothing that would make the change: pushing nothing
             # would "succeed" and leave the device as it is.
             self.res.status = "failed"
@@ -342,7 +347,7 @@ class _Pipeline:
         undone = False
         scope = intent.plan.scope
         now = self._read(s)
-        restore = self.driver.restore(self.host, intent.before, now, scope)
+        restore = self.driver.restore(self.host, intent.before, now, scope, self.artifacts)
         if restore:
             self.driver.push(s, self.host, restore)
             undone = True
@@ -359,7 +364,7 @@ class _Pipeline:
         left = plan_restore(intent.before.loopbacks, now.loopbacks, scope, self.policy)
         if not left.empty:
             raise DeviceError("still differs: " + "; ".join(str(c) for c in left.changes))
-        lines = self.driver.restore(self.host, intent.before, now, scope)
+        lines = self.driver.restore(self.host, intent.before, now, scope, self.artifacts)
         if lines:
             raise DeviceError("still differs: would send " + "; ".join(c.strip() for c in lines))
         return undone
@@ -367,7 +372,7 @@ class _Pipeline:
     def _diff(self, intent: _Intent) -> str:
         out: list[str] = []
         if isinstance(self.driver, ShowsBlocks):
-            out += self.driver.block_diff(self.host, intent.before, intent.plan, self.job.artifacts)
+            out += self.driver.block_diff(self.host, intent.before, intent.plan, self.artifacts)
         for lb in self._want(intent.before):
             lines = diff_lines(intent.before.get(lb.name), lb.name, intent.plan)
             if lines:

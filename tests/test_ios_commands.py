@@ -18,6 +18,7 @@ from loopbackctl.platforms.base import Observed
 from loopbackctl.platforms.cisco_ios import PLATFORM
 from loopbackctl.platforms.cisco_ios import driver as rt
 from loopbackctl.platforms.cisco_ios.running import SHOW_RUNNING_LOOPBACKS
+from loopbackctl.templating import Templates
 
 DATA = Path(__file__).resolve().parent / "data" / "ios"
 
@@ -239,7 +240,8 @@ def test_restore_puts_the_blocks_back_as_read() -> None:
             "Loopback30": "interface Loopback30\n ip address 198.18.30.1 255.255.255.255",
         },
     )
-    assert driver.restore(HOST, before, now, ["Loopback0", "Loopback10", "Loopback30"]) == [
+    scope = ["Loopback0", "Loopback10", "Loopback30"]
+    assert driver.restore(HOST, before, now, scope, Templates().for_host(HOST)) == [
         "no interface Loopback30",
         "interface Loopback0",
         " no ipv6 address 2001:db8:9::9/128",

@@ -21,6 +21,7 @@ from loopbackctl.platforms.linux import PLATFORM, health
 from loopbackctl.platforms.linux.driver import READ_LO, LinuxDriver
 from loopbackctl.platforms.linux.parse import READ_IPV6, Ipv6Status, ipv6_status, parse_ip_addr
 from loopbackctl.result import Check
+from loopbackctl.templating import Templates
 from tests.test_linux_parse import IPV6_OFF, NO_IPV6, Recorded
 
 _LT = '"valid_life_time":4294967295,"preferred_life_time":4294967295'
@@ -86,7 +87,7 @@ def commands(
     d = LinuxDriver()
     have = observe(addr, host, ipv6)
     plan = plan_host(d.wanted(host, have, purge=False), have.loopbacks, PLATFORM.policy)
-    return d.commands(host, have, plan, {})
+    return d.commands(host, have, plan, Templates().for_host(host))
 
 
 def failed(checks: list[Check]) -> set[str]:

@@ -16,6 +16,7 @@ from loopbackctl.plan import Change, Plan
 from loopbackctl.platforms.base import Observed
 from loopbackctl.platforms.linux.driver import LinuxDriver
 from loopbackctl.platforms.linux.parse import READ_IPV6
+from loopbackctl.templating import Templates
 from loopbackctl.transport import ping
 from loopbackctl.transport.framing import Result
 
@@ -109,14 +110,15 @@ def test_commands_bring_lo_up_first_and_take_it_down_last() -> None:
         Change("add_address", "lo", A("2001:db8::1/128")),
         Change("enable", "lo"),
     ]
-    assert d.commands(HOST, Observed(()), Plan(tuple(changes), ()), {}) == [
+    shipped = Templates().for_host(HOST)
+    assert d.commands(HOST, Observed(()), Plan(tuple(changes), ()), shipped) == [
         "ip link set dev lo up",
         "ip address del 198.18.9.9/32 dev lo",
         "ip address replace 2001:db8::1/128 dev lo",
         "ip link set dev lo down",
     ]
     with pytest.raises(DeviceError, match="Linux cannot"):
-        d.commands(HOST, Observed(()), Plan((Change("create", "lo0"),), ()), {})
+        d.commands(HOST, Observed(()), Plan((Change("create", "lo0"),), ()), shipped)
 
 
 def test_netplan_path_defaults_to_etc_netplan() -> None:

@@ -21,6 +21,7 @@ from loopbackctl.errors import DeviceError
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import plan_host
 from loopbackctl.platforms.base import Observed, Platform
+from loopbackctl.templating import Templates
 from loopbackctl.transport.credentials import Credentials
 from loopbackctl.transport.framing import Result
 
@@ -138,7 +139,7 @@ def test_a_plan_becomes_commands_naming_what_changes(name: str) -> None:
     wanted = driver.wanted(host, observed, purge=False)
     plan = plan_host(wanted, observed.loopbacks, p.policy)
     assert [str(c) for c in plan.changes] == [f"{first.name}: add 198.18.99.9/32"]
-    artifacts = render.render_host(render.environment(), host)
+    artifacts = Templates().for_host(host, render.render_host(render.environment(), host))
     commands = driver.commands(host, observed, plan, artifacts)
     assert commands and any("198.18.99.9" in c for c in commands), commands
     converged = plan_host(driver.wanted(host, observed, purge=False), (want,), p.policy)

@@ -128,7 +128,12 @@ class FakeDriver:
         return self._lines(plan.changes)
 
     def restore(
-        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+        self,
+        host: Host,
+        before: Observed,
+        now: Observed,
+        scope: Sequence[str],
+        artifacts: Mapping[str, str],
     ) -> list[str]:
         policy = platforms.PLATFORMS["linux"].policy
         return self._lines(plan_restore(before.loopbacks, now.loopbacks, scope, policy).changes)

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from loopbackctl import report
     from loopbackctl.local import run as local_run
     from loopbackctl.local import target
+    from loopbackctl.templating import Templates
 
     applying = args.command == "apply"
     check = applying and bool(args.check)
@@ -38,10 +39,18 @@ def run(args: argparse.Namespace) -> int:
         system.netns_path(args.netns)
     if applying and not check and not system.has_cap(system.CAP_NET_ADMIN):
         raise UsageError(NO_PRIVILEGE)
+    # The iproute2 template is rendered only when lo differs: no jinja2 before that,
+    # unless the user's templates are to be checked first.
+    user_dir = getattr(args, "templates", None)
+    templates = Templates(user_dir)
     name = args.netns or target.short_hostname()
     chosen = target.resolve(getattr(args, "inventory", None), args.local_host, name)
+    if user_dir is not None:
+        local_run.check_templates(chosen, templates)
     with system.inside_netns(args.netns):
-        result = local_run.run(chosen, "apply" if applying else "verify", check, args.probes)
+        result = local_run.run(
+            chosen, "apply" if applying else "verify", check, args.probes, templates
+        )
     out = sys.stdout
     fmt = args.format or "table"
     if applying and args.diff and fmt == "table":

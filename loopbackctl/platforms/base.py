@@ -8,11 +8,12 @@ The runner owns the order: connect → read → plan → commands → push → r
 (restore) → save. A Driver is stateless: `read` returns everything it observed
 (`Observed`), and every later call receives what it needs as arguments.
 
-Two kinds of platform keep one contract. A state-driven one (Linux lo) turns the model
-plan into commands. A config-driven one (IOS; `Platform.config` set) reads its running
-configuration blocks into `Observed.running` and sends the remediation of those blocks
-against the blocks its templates render (`artifacts`): what a user's template says is
-what the device gets. Either way, the runner calls a host converged when the model plan
+Two kinds of platform keep one contract, and on both what the templates lay out is what
+the device gets, so a user's template override reaches it. A state-driven one (Linux lo)
+renders its command template with the model plan's changes (`artifacts.render`). A
+config-driven one (IOS; `Platform.config` set) reads its running configuration blocks
+into `Observed.running` and sends the remediation of those blocks against the blocks its
+templates render (`artifacts`). Either way, the runner calls a host converged when the model plan
 is empty and `commands` is empty, and proves both again after a push. Every method
 raises `DeviceError` (or `UnreachableError`, `ConnectionLostError`) with a sentence a
 person can act on; never a third-party exception, never a secret.
@@ -30,6 +31,7 @@ from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Plan, Policy
 from loopbackctl.remediation import ConfigSyntax
 from loopbackctl.result import Check
+from loopbackctl.templating import Rendered
 from loopbackctl.transport.options import ConnectOptions
 
 
@@ -154,20 +156,24 @@ class Driver(Protocol):
         ...
 
     def commands(
-        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Rendered
     ) -> list[str]:
         """The lines that make the device as intended, in order; [] when it already is.
 
-        State-driven: `plan.changes` carried out on `observed`. Config-driven: the
-        remediation of `observed.running` against the blocks `artifacts` (the host's
-        rendered templates) lay out, for the interfaces of `plan.scope` only."""
+        `artifacts`: the host's templates (texts as `render` shows them, and rendered anew
+        with other values). State-driven: `plan.changes` laid out by the platform's
+        command template. Config-driven: the remediation of `observed.running` against
+        the blocks `artifacts` lay out, for the interfaces of `plan.scope` only. A line
+        the driver will not send (a template laying out something else) is a DeviceError
+        raised here, before anything is sent."""
         ...
 
     def restore(
-        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+        self, host: Host, before: Observed, now: Observed, scope: Sequence[str], artifacts: Rendered
     ) -> list[str]:
         """The lines that put the `scope` interfaces back exactly as `before` read them,
-        from the state `now` (after a failed change); [] when they are."""
+        from the state `now` (after a failed change); [] when they are. State-driven: laid
+        out by the same template as `commands`."""
         ...
 
     def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
@@ -207,6 +213,18 @@ class Persisting(Protocol):
 
     def restore_saved(self, session: Session, host: Host, old: SavedFile) -> list[str]:
         """Put back `old` (from the backup; remove the file if `old` is absent)."""
+        ...
+
+
+@runtime_checkable
+class ChecksTemplates(Protocol):
+    """Optional for a Driver that renders templates at apply time (`artifacts.render`):
+    it checks them when the job is built, so a template laying out what the driver would
+    not send stops the run (exit 2) before any device is contacted."""
+
+    def check_templates(self, host: Host, artifacts: Rendered) -> None:
+        """Render every branch the driver may render for `host`; TemplateError (naming the
+        template, the host and the line) when a line would not be sent."""
         ...
 
 

@@ -157,9 +157,15 @@ class IosDriver:
         return remediation(self._running(observed, intended), intended, CONFIG_SYNTAX)
 
     def restore(
-        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+        self,
+        host: Host,
+        before: Observed,
+        now: Observed,
+        scope: Sequence[str],
+        artifacts: Mapping[str, str],
     ) -> list[str]:
-        """The remediation back to the blocks `before` read (absent ones deleted)."""
+        """The remediation back to the blocks `before` read (absent ones deleted; the
+        templates play no part: the device goes back to what it ran)."""
         target: dict[str, tuple[str, ...] | None] = {}
         old = self._running(before, dict.fromkeys(scope))
         for name in scope:

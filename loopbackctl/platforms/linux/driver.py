@@ -1,7 +1,18 @@
 """Linux at runtime: `lo` read with `ip -j`, changed with `ip`, persisted with netplan.
 
-Quirks (iproute2, kernel 6.x):
-- Taking lo down deletes its global IPv6 addresses, so `up` is always sent first.
+The `ip` commands are the iproute2 template (linux/iproute2.j2, or the user's) rendered
+with the plan's changes — `up`, `add`, `remove`, `down` — and sent line by line in the
+order it writes them, each checked first (see `iproute2`); the netplan file is the netplan
+template's text, byte for byte. So a user's template reaches the host, and an empty plan
+renders (and sends) nothing.
+
+Quirks (iproute2, kernel 6.x), which the shipped template's order follows:
+- Taking lo down deletes its global IPv6 addresses, so `up` is always sent first and
+  `down` (only ever to put lo back as it was) last.
+- An IPv6 address is one per address whatever its prefix length: `ip address replace
+  A/64` while A/128 is on lo changes nothing (exit 0), and a later `del A/128` then leaves
+  no A at all. Removals go before additions, so a prefix-length change is a del, then
+  an add.
 - `ip address add` of an existing address fails ("Address already assigned" on new
   kernels, "File exists" on old ones): `ip address replace` makes a re-push harmless.
 - With IPv6 disabled on lo (net.ipv6.conf.lo.disable_ipv6=1, or a kernel without IPv6)
@@ -15,26 +26,62 @@ The kernel's own 127.0.0.1/8 and ::1/128 are intended on every lo the host decla
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
-from loopbackctl.errors import DeviceError, ParseError
+from loopbackctl.errors import DeviceError, ParseError, TemplateError
 from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Change, Plan, plan_restore
 from loopbackctl.platforms.base import Observed, SavedFile, Session
-from loopbackctl.platforms.linux import LOOPBACK4, LOOPBACK6, PROTECTED, health, parse
+from loopbackctl.platforms.linux import LOOPBACK4, LOOPBACK6, PROTECTED, health, iproute2, parse
 from loopbackctl.platforms.linux.parse import LO, READ_IPV6
+from loopbackctl.templating import Rendered
 from loopbackctl.transport import ping as pinger
 from loopbackctl.transport.framing import Shell
 from loopbackctl.transport.options import ConnectOptions
 
 if TYPE_CHECKING:
-    from loopbackctl.platforms.base import Driver, Persisting, Pinging
+    from loopbackctl.platforms.base import ChecksTemplates, Driver, Persisting, Pinging
 
 READ_LO = "ip -j addr show dev lo"
 READ_ALL = "ip -j addr show"
 NETPLAN_DIR = "/etc/netplan"
 NETPLAN_FILE = "60-loopbackctl-lo.yaml"
+ARTIFACT = "iproute2"
+
+
+@dataclass
+class _Todo:
+    """What the iproute2 template is asked to lay out: its `up`, `add`, `remove`, `down`."""
+
+    up: bool = False
+    add: list[IPInterface] = field(default_factory=list)
+    remove: list[IPInterface] = field(default_factory=list)
+    down: bool = False
+
+    def values(self) -> dict[str, object]:
+        return {
+            "up": self.up,
+            "add": [a.with_prefixlen for a in self.add],
+            "remove": [a.with_prefixlen for a in self.remove],
+            "down": self.down,
+        }
+
+    def asked(self, values: dict[str, object]) -> iproute2.Asked:
+        given = [*cast(list[str], values["add"]), *cast(list[str], values["remove"])]
+        return iproute2.Asked(frozenset(self.remove), self.down, frozenset(given))
+
+    def commands(self, artifacts: Rendered) -> list[str]:
+        """The template rendered with these values, as the commands it lays out."""
+        values = self.values()
+        return iproute2.commands(artifacts.render(ARTIFACT, values), self.asked(values))
+
+
+def _refusal(host: Host, artifacts: Rendered, exc: iproute2.Refused) -> str:
+    return (
+        f"{artifacts.filename(ARTIFACT)}: for host {host.name}, rendered {exc}; fix the"
+        " template (--templates)"
+    )
 
 
 def _shell(session: Session) -> Shell:
@@ -106,36 +153,65 @@ class LinuxDriver:
         return tuple(want if lb is lo else lb for lb in loopbacks)
 
     def commands(
-        self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
+        self, host: Host, observed: Observed, plan: Plan, artifacts: Rendered
     ) -> list[str]:
-        return self._lines(host, plan.changes)
+        """The iproute2 template rendered with the plan's changes, as commands (see
+        `iproute2`); [] for an empty plan, which renders nothing."""
+        return self._laid_out(host, plan.changes, artifacts)
 
     def restore(
-        self, host: Host, before: Observed, now: Observed, scope: Sequence[str]
+        self, host: Host, before: Observed, now: Observed, scope: Sequence[str], artifacts: Rendered
     ) -> list[str]:
+        """The iproute2 template rendered with the changes back to `before`."""
         from loopbackctl.platforms.linux import PLATFORM
 
         back = plan_restore(before.loopbacks, now.loopbacks, scope, PLATFORM.policy)
-        return self._lines(host, back.changes)
+        return self._laid_out(host, back.changes, artifacts)
+
+    def check_templates(self, host: Host, artifacts: Rendered) -> None:
+        """Render the iproute2 template for every step at once (up, add and remove every
+        address of the host's lo, down) and refuse it (TemplateError) when a line would
+        not be sent; `render`'s own text too. A host that declares no lo renders nothing
+        at apply time."""
+        lo = _declared(host)
+        if lo is None:
+            return
+        mine = [*lo.addresses, *lo.absent_addresses]
+        removable = [a for a in dict.fromkeys(mine) if a not in PROTECTED]
+        kernel_and_mine = list(dict.fromkeys([LOOPBACK4, LOOPBACK6, *mine]))
+        every = _Todo(up=True, add=kernel_and_mine, remove=removable, down=True)
+        values = every.values()
+        asked = every.asked(values)
+        try:
+            if ARTIFACT in artifacts:
+                iproute2.commands(artifacts[ARTIFACT], iproute2.Asked(given=asked.given))
+            iproute2.commands(artifacts.render(ARTIFACT, values), asked)
+        except iproute2.Refused as exc:
+            raise TemplateError(_refusal(host, artifacts, exc)) from None
 
     @staticmethod
-    def _lines(host: Host, changes: Sequence[Change]) -> list[str]:
-        first: list[str] = []
-        rest: list[str] = []
-        last: list[str] = []
+    def _laid_out(host: Host, changes: Sequence[Change], artifacts: Rendered) -> list[str]:
+        if not changes:
+            return []
+        todo = _Todo()
         for c in changes:
             if c.interface != LO or c.kind in ("create", "delete", "set_primary"):
                 raise DeviceError(f"{host.name}: Linux cannot {c} (only lo's addresses and state)")
             if c.kind == "enable":
-                first.append("ip link set dev lo up")
+                todo.up = True
             elif c.kind == "disable":
-                last.append("ip link set dev lo down")
-            elif c.kind == "add_address":
-                rest.append(f"ip address replace {c.address} dev lo")
-            elif c.kind == "remove_address":
-                rest.append(f"ip address del {c.address} dev lo")
+                todo.down = True
+            elif c.kind == "add_address" and c.address is not None:
+                todo.add.append(c.address)
+            elif c.kind == "remove_address" and c.address is not None:
+                todo.remove.append(c.address)
             # descriptions do not exist on Linux lo (refused by validation)
-        return first + rest + last
+        try:
+            return todo.commands(artifacts)
+        except TemplateError as exc:
+            raise DeviceError(f"{exc}; none of it was sent") from None
+        except iproute2.Refused as exc:
+            raise DeviceError(f"{_refusal(host, artifacts, exc)}; none of it was sent") from None
 
     def push(self, session: Session, host: Host, commands: Sequence[str]) -> None:
         if commands:
@@ -217,3 +293,4 @@ if TYPE_CHECKING:  # mypy checks that LinuxDriver keeps the runner's contract
     _driver: Driver = LinuxDriver()
     _persisting: Persisting = LinuxDriver()
     _pinging: Pinging = LinuxDriver()
+    _checks_templates: ChecksTemplates = LinuxDriver()
