@@ -246,3 +246,16 @@ def test_fleet_jobs_refuse_a_bad_template_before_contacting_anyone(tmp_path: Pat
         fleet.jobs(opts, inv)
     jobs = fleet.jobs(fleet.FleetOptions(mode="apply", limit="r1", templates=str(user)), inv)
     assert [j.host.name for j in jobs] == ["r1"]  # an IOS host does not render it
+
+
+def test_what_render_shows_is_checked_too(tmp_path: Path) -> None:
+    """A line only the whole intended state lays out (render's text) is refused as well."""
+    (tmp_path / "linux").mkdir()
+    (tmp_path / "linux" / "iproute2.j2").write_text(
+        SHIPPED + "{% if not down and not remove %}\nsystemctl restart named\n{% endif %}\n"
+    )
+    templates = Templates(str(tmp_path))
+    texts = render.render_host(templates.environment(), HOST)
+    assert "systemctl restart named" in texts["iproute2"]
+    with pytest.raises(TemplateError, match="rendered line 5 `systemctl restart named`"):
+        LinuxDriver().check_templates(HOST, templates.for_host(HOST, texts))
