@@ -123,6 +123,19 @@ def test_template_extras_reach_the_router_converge_and_go_away(fleet: Fleet) -> 
     assert bed.interface("r1", "Loopback0")["extras"] == []  # type: ignore[index]
 
 
+def test_a_template_laying_out_another_interface_stops_the_run(fleet: Fleet) -> None:
+    fleet.write({"r1": [{"name": "Loopback0", "addresses": ["10.255.0.1/32"]}]})
+    where = fleet.dir / "tpl"
+    (where / "cisco_ios").mkdir(parents=True)
+    (where / "cisco_ios" / "loopbacks.j2").write_text("interface GigabitEthernet0/0\n shutdown\n")
+    before = fleet.bed.state("r1")["running_config"]
+    run = with_templates(fleet, str(where), "apply")
+    assert run.rc == 2, run.out
+    assert "GigabitEthernet0/0" in run.err and "only the `interface LoopbackN` blocks" in run.err
+    assert fleet.bed.state("r1")["running_config"] == before
+    assert (fleet.dir / "known_hosts").read_text() == ""  # nobody was contacted
+
+
 def test_check_diff_shows_the_extras_as_block_lines(fleet: Fleet) -> None:
     fleet.write({"r2": [lo0(2)]})
     tpl = str(extras_template(fleet.dir / "tpl", "ip ospf 1 area 0"))

@@ -163,7 +163,11 @@ def reap_unlocked(base_dir: Path) -> list[str]:
         owner = state.Owner.read(entry)
         if owner is not None and owner.alive():
             continue
-        if owner is None and time.time() - entry.stat().st_mtime < 60:
+        try:
+            young = time.time() - entry.stat().st_mtime < 60
+        except FileNotFoundError:
+            continue  # its owner removed it meanwhile (a run outside this lock's users)
+        if owner is None and young:
             continue  # no owner file yet: never happens with the rename dance, but be safe
         with contextlib.suppress(LabError):
             destroy(entry)

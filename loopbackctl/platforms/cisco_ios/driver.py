@@ -148,6 +148,11 @@ class IosDriver:
             )
         return {name: blocks.get(name) for name in scope}
 
+    def check_templates(self, host: Host, artifacts: Mapping[str, str]) -> None:
+        """TemplateError (exit 2, nobody contacted) when the rendered configuration holds
+        anything but the blocks of the inventory's loopbacks."""
+        self.intended(host, [lb.name for lb in host.loopbacks], artifacts)
+
     def commands(
         self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
     ) -> list[str]:
