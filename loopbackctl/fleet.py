@@ -21,6 +21,7 @@ from loopbackctl.result import HostResult
 from loopbackctl.runner import Job, Mode, check_router_ids, run_fleet
 from loopbackctl.select import Selection, pick
 from loopbackctl.templating import Templates
+from loopbackctl.transport import ping as pinger
 from loopbackctl.transport.options import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -50,6 +51,7 @@ class FleetOptions:
     purge: bool = False
     save: bool = True
     reachability: bool = False
+    ping_allow: str | None = None
     host_keys: HostKeyMode = "accept-new"
     known_hosts: str | None = None
     connect_timeout: float | None = None
@@ -83,6 +85,7 @@ def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
     templates = Templates(opts.templates, env)
     chosen = pick(inv, opts.limit)
     _refuse_named(chosen)
+    allow = pinger.allow_list(opts.ping_allow) if opts.reachability else pinger.DEFAULT_ALLOW
     out = []
     for host in chosen.hosts:
         # a runtime that cannot load: exit 2, nobody contacted
@@ -101,6 +104,7 @@ def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
                 purge=opts.purge,
                 save=opts.save,
                 reachability=opts.reachability,
+                ping_allow=allow,
             )
         )
     return out

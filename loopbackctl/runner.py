@@ -62,6 +62,7 @@ class Job:
     purge: bool = False
     save: bool = True
     reachability: bool = False
+    ping_allow: pinger.AllowList = pinger.DEFAULT_ALLOW
 
 
 PURGE_IGNORED = (
@@ -209,33 +210,21 @@ class _Pipeline:
         self.res.status = "drift" if self.res.failed_checks else "ok"
 
     def _reach(self, s: Session, have: Observed) -> list[Check]:
-        observed = {a for lb in have.loopbacks for a in lb.addresses}
-        addrs = [
-            a
-            for lb in self.host.loopbacks
-            if lb.state == "present"
-            for a in lb.addresses
-            if a in observed
-        ]
+        """Ping every present address the inventory names from here (inside the allow-list
+        only), and those the device holds on the device itself (`Pinging`)."""
+        addrs = [a for lb in self.host.loopbacks if lb.state == "present" for a in lb.addresses]
         checks: list[Check] = []
-        hostname = credentials.resolve(self.host).hostname
-        mine = pinger.addresses_of(hostname)
-        pinging = self.driver if isinstance(self.driver, Pinging) else None
-        if pinging is not None and addrs:
-            mine |= pinging.interface_addresses(s, self.host)
         for a in addrs:
             name = f"reach {a.ip} from here"
-            if not pinger.allowed(a.ip):
-                checks.append(Check(name, True, "not pinged: outside the ping allow-list", "info"))
-            elif pinger.route_gateway(a.ip) not in mine:
-                checks.append(
-                    Check(name, True, f"not pinged: not routed to {hostname} from here", "info")
-                )
+            if not pinger.allowed(a.ip, self.job.ping_allow):
+                checks.append(Check(name, True, pinger.OUTSIDE, "info"))
             else:
-                why = pinger.ping(a.ip, self.job.options.connect_timeout)
+                why = pinger.ping(a.ip, self.job.options.connect_timeout, self.job.ping_allow)
                 checks.append(Check(name, why is None, why or "answered"))
-        if pinging is not None and addrs:
-            for a, why in zip(addrs, pinging.ping_own(s, self.host, addrs), strict=True):
+        observed = {a for lb in have.loopbacks for a in lb.addresses}
+        held = [a for a in addrs if a in observed]
+        if isinstance(self.driver, Pinging) and held:
+            for a, why in zip(held, self.driver.ping_own(s, self.host, held), strict=True):
                 checks.append(Check(f"reach {a.ip} on the host", why is None, why or "answered"))
         return checks
 

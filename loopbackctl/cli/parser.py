@@ -129,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="also ping each host's loopback addresses",
             )
+            p.add_argument(
+                "--ping-allow",
+                metavar="CIDR,...",
+                default=None,
+                help="with --reachability: where this machine may send pings (default"
+                " $LOOPBACKCTL_PING_ALLOW, else 127.0.0.0/8,::1/128)",
+            )
 
     _add_lab(sub)
 

@@ -242,15 +242,7 @@ class ShowsBlocks(Protocol):
 
 @runtime_checkable
 class Pinging(Protocol):
-    """Optional: the device pings its own loopback addresses (verify --reachability).
-
-    `interface_addresses` lists every address configured on the device (all interfaces),
-    so the runner pings an address from this machine only when the kernel routes it via
-    one of them."""
-
-    def interface_addresses(self, session: Session, host: Host) -> set[str]:
-        """Every address on every interface of the device, without prefix length."""
-        ...
+    """Optional: the device pings its own loopback addresses (verify --reachability)."""
 
     def ping_own(
         self, session: Session, host: Host, addresses: Sequence[IPInterface]

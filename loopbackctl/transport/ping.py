@@ -1,73 +1,74 @@
-"""ICMP echo from this machine, fenced: only 127.0.0.0/8, ::1, 198.18.0.0/15 and
-2001:db8::/32 are ever pinged (test and benchmarking ranges), and only when the kernel
-routes the address via the host it belongs to. Light: subprocess only."""
+"""ICMP echo from this machine (verify --reachability), fenced by a destination allow-list.
+
+The allow-list is the user's: `--ping-allow CIDR,...`, else `$LOOPBACKCTL_PING_ALLOW`, else
+127.0.0.0/8 and ::1/128 only (this machine itself: nothing leaves it unless a person said
+where packets may go). An address outside it is never pinged, whatever calls `ping`.
+Light: subprocess only.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-import json
+import os
 import shutil
-import socket
 import subprocess
+from collections.abc import Sequence
+
+from loopbackctl.errors import UsageError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+AllowList = tuple[IPNetwork, ...]
 
-ALLOWED: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+ENV = "LOOPBACKCTL_PING_ALLOW"
+DEFAULT_ALLOW: AllowList = (
     ipaddress.IPv4Network("127.0.0.0/8"),
     ipaddress.IPv6Network("::1/128"),
-    ipaddress.IPv4Network("198.18.0.0/15"),
-    ipaddress.IPv6Network("2001:db8::/32"),
 )
+OUTSIDE = f"not pinged (outside allow-list; set {ENV} or --ping-allow)"
 
 
-def allowed(ip: IPAddress) -> bool:
-    return any(ip.version == net.version and ip in net for net in ALLOWED)
+def parse_allow(text: str, where: str) -> AllowList:
+    """`CIDR,CIDR,...` (blanks around entries allowed; empty: nothing may be pinged).
+    UsageError naming `where` (the option or the variable) and the entry."""
+    nets: list[IPNetwork] = []
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=True))
+        except ValueError as exc:
+            raise UsageError(
+                f"{where}: {entry!r} is not a network ({exc}); write CIDRs separated by"
+                " commas, e.g. 10.255.0.0/16,2001:db8::/32"
+            ) from None
+    return tuple(nets)
 
 
-def refuse_unless_allowed(ip: IPAddress) -> None:
-    if not allowed(ip):
-        raise ValueError(
-            f"refusing to ping {ip}: only {', '.join(map(str, ALLOWED))} may be pinged"
-        )
+def allow_list(option: str | None = None) -> AllowList:
+    """The destinations this machine may ping: `option`, else the environment, else
+    127.0.0.0/8 and ::1/128. UsageError for an entry that is not a network."""
+    if option is not None:
+        return parse_allow(option, "--ping-allow")
+    env = os.environ.get(ENV)
+    if env is not None:
+        return parse_allow(env, f"${ENV}")
+    return DEFAULT_ALLOW
 
 
-def addresses_of(hostname: str) -> set[str]:
-    """The addresses `hostname` is (itself if it is one; a DNS lookup otherwise; empty
-    when it does not resolve)."""
-    try:
-        return {str(ipaddress.ip_address(hostname))}
-    except ValueError:
-        pass
-    try:
-        return {str(info[4][0]) for info in socket.getaddrinfo(hostname, None)}
-    except OSError:
-        return set()
+def allowed(ip: IPAddress, allow: Sequence[IPNetwork] | None = None) -> bool:
+    """True when `ip` lies in `allow` (default: `allow_list()`)."""
+    nets = allow_list() if allow is None else allow
+    return any(ip.version == net.version and ip in net for net in nets)
 
 
-def route_gateway(ip: IPAddress) -> str | None:
-    """The next hop this machine's kernel would use for `ip` (`ip route get`, sends
-    nothing), or None when it is reached without a gateway or not at all."""
-    tool = shutil.which("ip") or "/usr/sbin/ip"
-    try:
-        res = subprocess.run(
-            [tool, "-j", "route", "get", str(ip)],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        routes = json.loads(res.stdout) if res.returncode == 0 and res.stdout.strip() else []
-    except (OSError, ValueError, subprocess.TimeoutExpired):
-        return None
-    if not routes or not isinstance(routes, list) or not isinstance(routes[0], dict):
-        return None
-    gw = routes[0].get("gateway")
-    return str(gw) if gw else None
-
-
-def ping(ip: IPAddress, timeout: float = 1.0) -> str | None:
-    """None when `ip` answered one echo request within `timeout`, else why not."""
-    refuse_unless_allowed(ip)
+def ping(
+    ip: IPAddress, timeout: float = 1.0, allow: Sequence[IPNetwork] | None = None
+) -> str | None:
+    """None when `ip` answered one echo request within `timeout`, else why not. Refuses
+    (ValueError) an address outside the allow-list: nothing is sent."""
+    if not allowed(ip, allow):
+        raise ValueError(f"refusing to ping {ip}: outside the ping allow-list")
     tool = shutil.which("ping")
     if tool is None:
         return "ping is not installed here (Debian package iputils-ping)"

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from loopbackctl.platforms.base import ChecksTemplates, Driver, Persisting, Pinging
 
 READ_LO = "ip -j addr show dev lo"
-READ_ALL = "ip -j addr show"
 NETPLAN_DIR = "/etc/netplan"
 NETPLAN_FILE = "60-loopbackctl-lo.yaml"
 ARTIFACT = "iproute2"
@@ -260,16 +259,6 @@ class LinuxDriver:
         return [cmd]
 
     # -- Pinging ------------------------------------------------------------------------
-
-    def interface_addresses(self, session: Session, host: Host) -> set[str]:
-        sh = _shell(session)
-        res = sh.exec(READ_ALL)
-        if not res.ok:
-            raise DeviceError(sh.refusal(res))
-        try:
-            return parse.all_addresses(res.output)
-        except ParseError as exc:
-            raise ParseError(f"{sh.where}: {exc}") from None
 
     def ping_own(
         self, session: Session, host: Host, addresses: Sequence[IPInterface]

@@ -100,19 +100,6 @@ def _address(info: Any) -> IPInterface:
         raise ParseError(f"ip printed an address that is not valid: {local}/{prefix}") from None
 
 
-def all_addresses(text: str) -> set[str]:
-    """Every address (without prefix length) in `ip -j addr show` of all interfaces."""
-    try:
-        links = json.loads(text)
-        return {
-            str(ipaddress.ip_address(a["local"]))
-            for link in links
-            for a in link.get("addr_info", [])
-        }
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise ParseError("`ip -j addr show` was not parsable") from None
-
-
 @dataclass(frozen=True)
 class Ipv6Status:
     """Whether lo can carry IPv6; `reason` names the sysctl or kernel fact either way."""
