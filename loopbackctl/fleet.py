@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from loopbackctl import platforms, remediation, render
+from loopbackctl import platforms, remediation, render, routing
 from loopbackctl.errors import UsageError
 from loopbackctl.model import Host, Inventory
-from loopbackctl.platforms.base import ChecksTemplates
+from loopbackctl.platforms.base import ChecksTemplates, Meshing
 from loopbackctl.result import HostResult
 from loopbackctl.runner import Job, Mode, check_router_ids, run_fleet
 from loopbackctl.select import Selection, pick
@@ -52,6 +52,7 @@ class FleetOptions:
     save: bool = True
     reachability: bool = False
     ping_allow: str | None = None
+    routing: bool = False
     host_keys: HostKeyMode = "accept-new"
     known_hosts: str | None = None
     connect_timeout: float | None = None
@@ -86,9 +87,11 @@ def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
     chosen = pick(inv, opts.limit)
     _refuse_named(chosen)
     allow = pinger.allow_list(opts.ping_allow) if opts.reachability else pinger.DEFAULT_ALLOW
+    hosts = list(chosen.hosts)
+    # A runtime that cannot load: exit 2 here, nobody contacted.
+    meshed = [h for h in hosts if isinstance(platforms.driver(h.platform), Meshing)]
     out = []
-    for host in chosen.hosts:
-        # a runtime that cannot load: exit 2, nobody contacted
+    for host in hosts:
         driver = platforms.driver(host.platform)
         artifacts = render.render_host(env, host)
         if isinstance(driver, ChecksTemplates):
@@ -105,6 +108,7 @@ def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
                 save=opts.save,
                 reachability=opts.reachability,
                 ping_allow=allow,
+                routing=routing.targets(meshed, host.name) if opts.routing else None,
             )
         )
     return out
@@ -147,4 +151,6 @@ def run(
         remediation.preload(syntax)
     results = run_fleet(todo, workers, cancel, on_result)
     check_router_ids(results)
+    if opts.routing:
+        routing.collision_checks(results)
     return results

@@ -1,6 +1,6 @@
 """Configuration blocks → remediation lines, with hier_config. Pure: text in, lines out.
 
-A config-driven platform (IOS; FRR next) describes its configuration text as data
+A config-driven platform (IOS, FRR) describes its configuration text as data
 (`ConfigSyntax`): which top-level line opens a managed block (`interface LoopbackN`), how
 one is deleted, which lines the device prints differently from what a template writes
 (`Normalisation`, applied to the running and the intended blocks alike, so a converged
@@ -87,7 +87,9 @@ class ConfigSyntax:
       ordered among themselves by the pattern they match (IOS prints secondaries before
       the primary, and needs the primary added first);
     - `late`: negations matching one of these go after every other line of the block
-      (IOS refuses to remove a primary address while secondaries remain).
+      (IOS refuses to remove a primary address while secondaries remain);
+    - `closer`: a top-level line that ends a block (FRR prints `exit` after each one); a
+      template may write it, and it is never sent.
     """
 
     hier_platform: str
@@ -104,6 +106,7 @@ class ConfigSyntax:
     late: tuple[str, ...] = ()
     negation: str = "no "
     comment: str = "!"
+    closer: str | None = None
 
 
 class ConfigTextError(ValueError):
@@ -116,7 +119,7 @@ Blocks = dict[str, tuple[str, ...] | None]
 def split_blocks(text: str, syntax: ConfigSyntax) -> Blocks:
     """Block name → its child lines as written (None: the text deletes it).
 
-    Blank lines and comments are skipped; any other top-level line raises
+    Blank lines, comments and closers are skipped; any other top-level line raises
     ConfigTextError, as does a block opened twice."""
     out: Blocks = {}
     current: list[str] | None = None
@@ -129,6 +132,9 @@ def split_blocks(text: str, syntax: ConfigSyntax) -> Blocks:
             if current is None:
                 raise ConfigTextError(f"line {number}: {stripped!r} is outside a block")
             current.append(line)
+            continue
+        if syntax.closer is not None and line == syntax.closer:
+            current = None
             continue
         opened = syntax.block.fullmatch(line)
         deleted = syntax.delete_pattern.fullmatch(line)

@@ -86,6 +86,7 @@ def _loopback_context(lb: Loopback, text: dict[IPInterface, str]) -> dict[str, A
         "vrf": lb.vrf,
         "primary": v4[0] if v4 else None,
         "secondaries": v4[1:],
+        "ipv4": [text[a] for a in lb.ipv4],
         "ipv6": [text[a] for a in lb.ipv6],
         "addresses": [text[a] for a in lb.addresses],
     }

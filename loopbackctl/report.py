@@ -108,7 +108,9 @@ def _row(r: HostResult) -> list[str]:
     failed = len(r.failed_checks)
     passed = sum(1 for c in r.checks if c.ok)
     warned = [c.detail for c in r.checks if not c.ok and c.severity == "warning"]
-    detail = r.error or "; ".join(c.detail for c in r.failed_checks[:2]) or "; ".join(warned)
+    failing = "; ".join(c.detail for c in r.failed_checks[:2])
+    # Failures first; a warning (a router-id an apply moves) is said even beside them.
+    detail = r.error or "; ".join(d for d in (failing, *warned[: 1 if failing else None]) if d)
     if r.rollback and r.rollback not in detail:
         detail = f"{detail} (rollback: {r.rollback})" if detail else f"rollback: {r.rollback}"
     return [

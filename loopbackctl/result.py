@@ -22,6 +22,15 @@ class Check:
     severity: Literal["error", "warning", "info"] = "error"
 
 
+@dataclass(frozen=True)
+class LiveRouterId:
+    """A router-id a routing protocol instance uses on a device (verify --routing)."""
+
+    protocol: str
+    vrf: str
+    router_id: str
+
+
 @dataclass
 class HostResult:
     """What happened on one device. `error` is one sentence a person can act on."""
@@ -37,6 +46,7 @@ class HostResult:
     unmanaged: list[str] = field(default_factory=list)
     rollback: str | None = None
     router_id: str | None = None
+    router_ids: list[LiveRouterId] = field(default_factory=list)
     duration: float = 0.0
 
     @property

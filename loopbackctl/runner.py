@@ -6,7 +6,8 @@ apply:  connect → read → plan + commands → (both empty: ok) → push → w
         the state read before the change (Driver.restore, over a new connection if the
         old one was lost) and reports both the failure and whether the restore succeeded.
 verify: connect → read → per-address checks (+ the lines a config-driven platform would
-        send, + saved file, + reachability) → ok | drift.
+        send, + saved file, + reachability, + on routers with --routing: router-ids and
+        the mesh) → ok | drift.
 
 Per-device outcomes are HostResults; nothing raised by a device escapes `run_host`, and
 every string in a result is scrubbed of the host's secrets.
@@ -21,21 +22,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
-from loopbackctl import platforms
+from loopbackctl import platforms, routing
 from loopbackctl.checks import state_checks, with_health
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
 from loopbackctl.platforms.base import (
     Driver,
+    Meshing,
     Observed,
     Persisting,
     Pinging,
+    Routing,
     SavedFile,
     Session,
     ShowsBlocks,
 )
 from loopbackctl.result import Check, HostResult
+from loopbackctl.routing import MeshTarget
 from loopbackctl.templating import Templates
 from loopbackctl.transport import credentials
 from loopbackctl.transport import ping as pinger
@@ -63,6 +67,8 @@ class Job:
     save: bool = True
     reachability: bool = False
     ping_allow: pinger.AllowList = pinger.DEFAULT_ALLOW
+    # verify --routing: None when not asked; else the other routers' loopbacks to reach.
+    routing: tuple[MeshTarget, ...] | None = None
 
 
 PURGE_IGNORED = (
@@ -84,6 +90,7 @@ class _Intent:
     plan: Plan
     commands: list[str]
     saved: tuple[SavedFile, SavedFile] | None
+    impact: list[str] = field(default_factory=list)
 
     @property
     def write(self) -> bool:
@@ -106,6 +113,7 @@ class _Pipeline:
         assert platform is not None, job.host.platform  # validated with the inventory
         self.policy: Policy = platform.policy
         self.configured = platform.config is not None
+        self.router, self.title = platform.router, platform.title
         self.persist = driver if isinstance(driver, Persisting) else None
         self.artifacts = job.templates.for_host(job.host, job.artifacts)
         self.session: Session | None = None
@@ -206,6 +214,8 @@ class _Pipeline:
                 checks.append(_saved_check(*saved))
         if self.job.reachability:
             checks += self._reach(s, have)
+        if self.job.routing is not None and self.router:
+            checks += self._routing(s, self.job.routing)
         self.res.checks = checks
         self.res.status = "drift" if self.res.failed_checks else "ok"
 
@@ -228,12 +238,32 @@ class _Pipeline:
                 checks.append(Check(f"reach {a.ip} on the host", why is None, why or "answered"))
         return checks
 
+    def _routing(self, s: Session, targets: Sequence[MeshTarget]) -> list[Check]:
+        """verify --routing on a router: its protocols' router-ids (`Routing`), and the
+        route and echo from it to every other router's loopback (`Meshing`)."""
+        if not isinstance(self.driver, Routing):
+            detail = f"not read: loopbackctl does not ask {self.title} routers for routing state"
+            return [Check("routing", True, detail, "info")]
+        facts = self.driver.routing_facts(s, self.host)
+        self.res.router_ids = [f.seen for f in facts]
+        checks = routing.router_id_checks(self.host, facts)
+        if isinstance(self.driver, Meshing):
+            probes = self.driver.mesh(s, self.host, targets)
+            checks += routing.mesh_checks(self.host.name, probes)
+        return checks
+
     def _intent(self, s: Session) -> _Intent:
         before = self._read(s)
         plan = self._plan(before)
-        intent = _Intent(before, plan, self._commands(before, plan), self._read_saved(s))
+        impact = (
+            routing.impact(self.host, before.loopbacks, before.router_id, plan)
+            if self.router
+            else []
+        )
+        commands = self._commands(before, plan)
+        intent = _Intent(before, plan, commands, self._read_saved(s), impact)
         self.res.unmanaged = [str(a) for a in intent.plan.unmanaged]
-        self.res.changes = [str(c) for c in intent.plan.changes]
+        self.res.changes = [str(c) for c in intent.plan.changes] + impact
         if intent.saved is not None and intent.write:
             self.res.changes.append(f"write {intent.saved[1].path}")
         self.res.diff = self._diff(intent) or None
@@ -241,6 +271,14 @@ class _Pipeline:
 
     def _apply(self, s: Session) -> None:
         intent = self._intent(s)
+        self._apply_intent(s, intent)
+        if self.res.status in ("ok", "changed", "drift"):
+            # Said before anything is sent (--check), and kept after the change.
+            self.res.checks += [
+                Check("router-id impact", False, note, "warning") for note in intent.impact
+            ]
+
+    def _apply_intent(self, s: Session, intent: _Intent) -> None:
         if intent.converged or self.job.check:
             if self.job.check:
                 self.res.commands = list(intent.commands)
@@ -359,7 +397,7 @@ class _Pipeline:
         return undone
 
     def _diff(self, intent: _Intent) -> str:
-        out: list[str] = []
+        out = [f"# {self.host.name}: {note}" for note in intent.impact]
         if isinstance(self.driver, ShowsBlocks):
             out += self.driver.block_diff(self.host, intent.before, intent.plan, self.artifacts)
         for lb in self._want(intent.before):

@@ -100,21 +100,25 @@ def test_up_apply_verify_down_leaves_nothing(tmp_path: Path, labs: list[Path]) -
         "README.md", "id_ed25519", "id_ed25519.pub", "inventory", "known_hosts", "lab.json"
     ]  # fmt: skip
     hosts = yaml.safe_load((d / "inventory" / "hosts.yaml").read_text())
-    assert set(hosts) == {"h1", "h2", "h3"}  # routers join once an frr platform exists
-    assert "r1, r2, r3 (FRR routers) run but are not in the inventory" in out
+    assert set(hosts) == {"h1", "h2", "h3", "r1", "r2", "r3"}
+    assert "not in the inventory" not in out
 
     status = lab(tmp_path, "status")
     assert status.returncode == 0, status.stdout
     assert "healthy" in status.stdout and status.stdout.count(" ok ") == 6
 
-    # apply has work on some hosts (h2 lacks its IPv6 loopback, h3 both), none on h1.
+    # apply has work on some devices (h2 and r2 lack their IPv6 loopback, h3 and r3 both),
+    # none on h1 and r1.
     first = run([*apply, "--format", "json"], tmp_path)
     assert first.returncode == 0, first.stderr
     report = {h["name"]: h for h in json.loads(first.stdout)["hosts"]}
     assert {n: h["status"] for n, h in report.items()} == {
-        "h1": "ok", "h2": "changed", "h3": "changed"
+        "h1": "ok", "h2": "changed", "h3": "changed", "r1": "ok", "r2": "changed", "r3": "changed"
     }  # fmt: skip
     assert len(report["h3"]["changes"]) == 2
+    assert [c for c in report["r3"]["changes"] if c.startswith("lo: add")] == [
+        f"lo: add {a}" for a in hosts["r3"]["data"]["loopbacks"][0]["addresses"]
+    ]
     assert run(verify, tmp_path).returncode == 0
     again = run([*apply, "--format", "json"], tmp_path)
     assert {h["status"] for h in json.loads(again.stdout)["hosts"]} == {"ok"}

@@ -47,7 +47,7 @@ def test_golden_per_host_and_artifact(host: str) -> None:
         golden(GOLDEN / h.platform / f"{host}.{artifact}", text)
 
 
-def test_both_platforms_are_covered() -> None:
+def test_every_platform_is_covered() -> None:
     assert {h.platform for h in INV.hosts.values()} == set(render.platforms.PLATFORMS)
 
 
@@ -70,6 +70,18 @@ def test_ios_golden_says_what_ios_needs() -> None:
     assert " ipv6 address 2001:db8:ff:10::1/128\n" in text
 
 
+def test_frr_golden_says_what_vtysh_takes() -> None:
+    text = (GOLDEN / "frr" / "f1.config").read_text()
+    # vtysh takes the prefix form, never IOS's mask form; the block ends with FRR's exit.
+    assert text == (
+        "interface lo\n"
+        " ip address 10.255.0.31/32\n"
+        " ip address 10.255.1.31/32\n"
+        " ipv6 address 2001:db8:ff::31/128\n"
+        "exit\n"
+    )
+
+
 # ---------------------------------------------------------------- --limit
 
 
@@ -86,10 +98,10 @@ def test_ios_golden_says_what_ios_needs() -> None:
         ("r?", ["r1", "r2"]),
         ("d*", ["web2", "web3"]),  # a glob over group names
         ("~^web[12]$", ["web1", "web2"]),  # a regular expression
-        ("!core", ["c1", "web1", "web2", "web3"]),  # exclusion alone: everything else
+        ("!core", ["c1", "web1", "web2", "web3", "f1"]),  # exclusion alone: everything else
         ("web*,!web2", ["web1", "web3"]),  # exclude a host
-        ("all,!servers", ["r1", "r2", "c1", "web3"]),  # exclude a group
-        ("*,!r*,!dmz", ["c1", "web1"]),
+        ("all,!servers", ["r1", "r2", "c1", "web3", "f1"]),  # exclude a group
+        ("*,!r*,!dmz", ["c1", "web1", "f1"]),
         ("servers,&dmz", ["web2"]),  # intersection
         (" r1 , r2 ", ["r1", "r2"]),
     ],

@@ -34,6 +34,7 @@ def options(args: argparse.Namespace) -> fleet.FleetOptions:
         save=not (applying and args.no_save),
         reachability=not applying and args.reachability,
         ping_allow=None if applying else args.ping_allow,
+        routing=not applying and args.routing,
         host_keys=args.host_keys,
         known_hosts=args.known_hosts,
         connect_timeout=args.connect_timeout,

@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
                 help="also ping each host's loopback addresses",
             )
             p.add_argument(
+                "--routing",
+                action="store_true",
+                help="also ask routers' routing daemons: router-ids, collisions, and routes"
+                " and pings from every router to every other router's loopbacks",
+            )
+            p.add_argument(
                 "--ping-allow",
                 metavar="CIDR,...",
                 default=None,

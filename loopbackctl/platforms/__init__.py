@@ -14,7 +14,7 @@ from typing import cast
 from loopbackctl.errors import UsageError
 from loopbackctl.platforms.base import Driver, Platform
 
-_PACKAGES = ("linux", "cisco_ios", "cisco_xe")
+_PACKAGES = ("linux", "cisco_ios", "cisco_xe", "frr")
 
 
 def _load() -> dict[str, Platform]:

@@ -31,6 +31,7 @@ from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Plan, Policy
 from loopbackctl.remediation import ConfigSyntax
 from loopbackctl.result import Check
+from loopbackctl.routing import MeshTarget, Probe, RouterIdFact
 from loopbackctl.templating import Rendered
 from loopbackctl.transport.options import ConnectOptions
 
@@ -248,4 +249,27 @@ class Pinging(Protocol):
         self, session: Session, host: Host, addresses: Sequence[IPInterface]
     ) -> list[str | None]:
         """Per address: None when it answered, else why not."""
+        ...
+
+
+@runtime_checkable
+class Routing(Protocol):
+    """Optional for a router's Driver: its routing daemons say which router-id each
+    protocol instance uses (verify --routing)."""
+
+    def routing_facts(self, session: Session, host: Host) -> list[RouterIdFact]:
+        """Every running OSPF, OSPFv3 and BGP instance's router-id, per VRF ([] when no
+        routing protocol runs). Raises DeviceError when an answer cannot be read."""
+        ...
+
+
+@runtime_checkable
+class Meshing(Protocol):
+    """Optional for a router's Driver: from the router itself, the route to each other
+    router's loopback address and an echo sourced from its own loopback (the mesh of
+    verify --routing)."""
+
+    def mesh(self, session: Session, host: Host, targets: Sequence[MeshTarget]) -> list[Probe]:
+        """One Probe per target, in order. Echoes go only to targets the router holds a
+        route for (never a packet along a default route)."""
         ...
