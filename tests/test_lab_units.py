@@ -110,6 +110,8 @@ def test_lab_inventory_loads(tmp_path: Path) -> None:
 def test_frr_config_and_topology() -> None:
     assert fabric.topology(1) == [] and fabric.topology(2) == [(0, 1)]
     assert fabric.topology(3) == [(0, 1), (1, 2), (2, 0)]
+    assert fabric.topology(4, "line") == [(0, 1), (1, 2), (2, 3)]
+    assert fabric.topology(2, "line") == fabric.topology(2)
     routers = [node(f"r{i}", "frr", i, host=i) for i in (1, 2, 3)]
     links = fabric.make_links(routers, Slot(9))
     assert [(ln.a, ln.if_a, ln.b, ln.if_b) for ln in links] == [
@@ -121,6 +123,10 @@ def test_frr_config_and_topology() -> None:
     assert "interface lo\n ip address 198.18.7.1/32\n ip ospf area 0\n" in text
     assert " ospf router-id 198.18.7.1\n timers throttle spf 0 50 500\n" in text
     assert " ip ospf hello-interval 1\n ip ospf dead-interval 3\n" in text
+    # OSPFv3 too, so the routers' IPv6 loopbacks are routed (the mesh pings them).
+    assert " ipv6 ospf6 area 0\n ipv6 ospf6 network point-to-point\n" in text
+    assert "interface lo\n ip address 198.18.7.1/32\n ip ospf area 0\n ipv6 ospf6 area 0\n" in text
+    assert "router ospf6\n ospf6 router-id 198.18.7.1\n" in text
 
 
 def test_twin_connection_wins_over_every_group(tmp_path: Path) -> None:

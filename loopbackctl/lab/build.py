@@ -42,7 +42,8 @@ Seeder = Callable[[Node], Sequence[IPInterface]]
 class LabSpec:
     """What to build. `devices` are (kind, name) pairs, the name being the device's
     hostname; `seeded(node)` gives the lo addresses a device starts with; `kind` "lab"
-    records `dir`, the directory the lab's files were written to."""
+    records `dir`, the directory the lab's files were written to; `topology`: the routers
+    form a ring (a line of two) or a line."""
 
     devices: tuple[tuple[str, str], ...] = (("linux", "h1"), ("linux", "h2"), ("linux", "h3"))
     lean: bool = True
@@ -52,6 +53,7 @@ class LabSpec:
     kind: Literal["bed", "lab"] = "bed"
     dir: str | None = None
     seeded: Seeder | None = field(default=None, compare=False)
+    topology: fabric.Shape = "ring"
 
     @classmethod
     def of(cls, hosts: Sequence[str] = (), routers: Sequence[str] = (), **kw: Any) -> LabSpec:
@@ -310,7 +312,7 @@ class Lab:
         for number, (kind_name, name) in enumerate(devices, start=1):
             counters[kind_name] += 1
             self._add_node(kind(kind_name), counters[kind_name], number, name)
-        self.links = fabric.make_links(self.fabric, self.link_slot)
+        self.links = fabric.make_links(self.fabric, self.link_slot, self.spec.topology)
 
     def _add_node(self, k: DeviceKind, index: int, number: int, name: str) -> None:
         slot = (number - 1) // PER_SLOT

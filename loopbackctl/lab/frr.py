@@ -7,11 +7,12 @@ frr.conf, and then its sshd starts in that same mount namespace: an SSH session'
 ``vtysh`` reaches that router's daemons, and ``write memory`` writes that router's
 frr.conf, never the machine's.
 
-Routers form an OSPFv2 fabric: a line of two, a ring of three or more, each link a veth
-pair on a /31 of the lab's links slot, area 0, point-to-point, hello 1 / dead 3,
-``timers throttle spf 0 50 500``, ``timers lsa min-arrival 0``; ``interface lo`` is in
-area 0, so every address later added to lo is advertised. The router-id is the router's
-lab loopback address, configured (ospfd would otherwise keep whatever it saw first).
+Routers form an OSPFv2 and OSPFv3 fabric: a ring of three or more (a line of two), or a
+line, each link a veth pair on a /31 of the lab's links slot (OSPFv3 over its link-local
+addresses), area 0, point-to-point, hello 1 / dead 3, ``timers throttle spf 0 50 500``,
+``timers lsa min-arrival 0``; ``interface lo`` is in area 0 of both, so every address later
+added to lo is advertised, IPv4 and IPv6. The router-id is the router's lab loopback
+address, configured (ospfd and ospf6d would otherwise keep whatever they saw first).
 Management (eth0, on the lab's bridge) stays out of OSPF.
 """
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 FRR_DIR = "/usr/lib/frr"
 ZEBRA = f"{FRR_DIR}/zebra"
 VTYSH = "/usr/bin/vtysh"
-DAEMONS = ("zebra", "ospfd", "staticd")
+DAEMONS = ("zebra", "ospfd", "ospf6d", "staticd")
 RUN_FRR = Path("/run/frr")
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -76,21 +77,26 @@ def config(router: Node, links: Sequence[Link], seeded: Sequence[IPInterface], p
                 " ip ospf network point-to-point",
                 " ip ospf hello-interval 1",
                 " ip ospf dead-interval 3",
+                " ipv6 ospf6 area 0",
+                " ipv6 ospf6 network point-to-point",
+                " ipv6 ospf6 hello-interval 1",
+                " ipv6 ospf6 dead-interval 3",
                 "exit",
                 "!",
             ]
     lines += ["interface lo"]
     lines += [f" {'ip' if a.version == 4 else 'ipv6'} address {a}" for a in seeded]
-    lines += [" ip ospf area 0", "exit", "!"]
-    lines += [
-        "router ospf",
-        f" ospf router-id {router.loopback4.ip}",
-        " timers throttle spf 0 50 500",
-        " timers lsa min-arrival 0",
-        "exit",
-        "!",
-        "",
-    ]
+    lines += [" ip ospf area 0", " ipv6 ospf6 area 0", "exit", "!"]
+    for proto in ("ospf", "ospf6"):
+        lines += [
+            f"router {proto}",
+            f" {proto} router-id {router.loopback4.ip}",
+            " timers throttle spf 0 50 500",
+            " timers lsa min-arrival 0",
+            "exit",
+            "!",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -158,23 +164,35 @@ def vtysh(
     return netns.run(argv, check=False, timeout=timeout)
 
 
-def ospf_neighbors(router: Node) -> dict[str, str]:
-    """OSPF neighbors of the router: router-id → state (e.g. "Full/-")."""
-    res = vtysh(router, ["show ip ospf neighbor json"])
+def _ask(router: Node, command: str) -> Any:
+    res = vtysh(router, [command])
     if res.returncode != 0:
         raise LabError(f"{router.name}: vtysh failed: {res.stdout.strip() or res.stderr.strip()}")
-    data: dict[str, Any] = json.loads(res.stdout or "{}")
+    return json.loads(res.stdout or "{}")
+
+
+def ospf_neighbors(router: Node) -> dict[str, str]:
+    """OSPF neighbors of the router: router-id → state (e.g. "Full/-")."""
     out: dict[str, str] = {}
-    for rid, entries in data.get("neighbors", {}).items():
+    for rid, entries in _ask(router, "show ip ospf neighbor json").get("neighbors", {}).items():
         for e in entries if isinstance(entries, list) else [entries]:
             out[rid] = str(e.get("nbrState") or e.get("state") or "")
     return out
 
 
+def ospf6_neighbors(router: Node) -> dict[str, str]:
+    """OSPFv3 neighbors of the router: router-id → state ("Full" when adjacent)."""
+    found = _ask(router, "show ipv6 ospf6 neighbor json").get("neighbors", [])
+    return {str(e.get("neighborId")): str(e.get("state", "")) for e in found}
+
+
 def _full(router: Node, links: Sequence[Link]) -> tuple[int, int]:
-    """(Full adjacencies, links) of the router."""
+    """(Full adjacencies in the protocol with fewest, links) of the router."""
     expected = sum(1 for ln in links if router.name in (ln.a, ln.b))
-    full = sum(1 for s in ospf_neighbors(router).values() if s.startswith("Full"))
+    full = min(
+        sum(1 for s in neighbors(router).values() if s.startswith("Full"))
+        for neighbors in (ospf_neighbors, ospf6_neighbors)
+    )
     return full, expected
 
 
