@@ -168,9 +168,42 @@ def test_a_named_address_zebra_has_but_the_kernel_lost_is_configured_again() -> 
     shell = recorded()
     kernel = text("r1_ip_lo.json").replace('"local":"198.18.200.7"', '"local":"198.18.9.9"')
     shell.answers[KERNEL] = (0, kernel)
-    obs = read(shell)
     h = host("198.18.118.1/32", "198.18.200.7/32", "2001:db8:fe76::1/128")
+    obs = read(shell, h)
     assert plan_and_commands(h, obs) == ["interface lo", " ip address 198.18.200.7/32"]
+    assert [(c.name, c.ok, c.detail) for c in obs.health] == [
+        (
+            "lo 198.18.200.7/32",
+            False,
+            "198.18.200.7/32 missing: zebra has it configured, the kernel's lo lacks it;"
+            " apply configures it again",
+        )
+    ]
+    assert read(recorded(), h).health == ()
+
+
+def test_an_address_on_lo_outside_zebras_configuration_is_drift() -> None:
+    # Added with `ip address add` behind zebra: zebra shows it, frr.conf would not keep it.
+    shell = recorded()
+    both = text("r1_read.txt").replace(" ip address 198.18.200.7/32\n", "")
+    shell.answers[READ] = (0, both)
+    h = host("198.18.118.1/32", "198.18.200.7/32", "2001:db8:fe76::1/128")
+    obs = read(shell, h)
+    assert [c.detail for c in obs.health] == [
+        "198.18.200.7/32 on lo, but not configured in zebra (write memory would not keep it);"
+        " apply configures it"
+    ]
+    assert plan_and_commands(h, obs) == ["interface lo", " ip address 198.18.200.7/32"]
+
+
+def test_lo_down_is_brought_up_by_zebra() -> None:
+    shell = recorded()
+    shell.answers[KERNEL] = (
+        0,
+        text("r1_ip_lo.json").replace('"LOOPBACK","UP","LOWER_UP"', '"LOOPBACK"'),
+    )
+    h = host("198.18.118.1/32", "198.18.200.7/32", "2001:db8:fe76::1/128")
+    assert plan_and_commands(h, read(shell, h)) == ["interface lo", " no shutdown"]
 
 
 def test_removing_a_named_address_and_absent_addresses() -> None:

@@ -54,6 +54,7 @@ from loopbackctl.remediation import (
     remediation,
     split_blocks,
 )
+from loopbackctl.result import Check
 from loopbackctl.routing import MeshTarget, Probe, RouterIdFact, RouteSeen
 from loopbackctl.transport.framing import Result, Shell
 from loopbackctl.transport.options import ConnectOptions
@@ -117,7 +118,8 @@ class FrrDriver:
         ]
         rid = max(v4) if v4 else None
         running = {LO: read.running.lo} if read.running.lo is not None else {}
-        return Observed((lo,), rid, running)
+        health = _disagreements(host, frozenset(kernel.addresses), read)
+        return Observed((lo,), rid, running, health=health)
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:
         return host.loopbacks
@@ -179,14 +181,16 @@ class FrrDriver:
     ) -> list[str]:
         """The remediation of the running `interface lo` against the intended one; and an
         address the plan adds that zebra has configured but lo lacks, configured again
-        (zebra then puts it back on lo)."""
+        (zebra then puts it back on lo); `no shutdown` when lo is down."""
         running = self._running(observed)
         lines = remediation({LO: running}, self.intended(host, observed, plan, artifacts),
                             CONFIG_SYNTAX)  # fmt: skip
         have = set(normalise(running, CONFIG_SYNTAX))
-        again = []
+        again: list[str] = []
         for c in plan.changes:
-            if c.kind == "add_address" and c.address is not None:
+            if c.kind == "enable":  # zebra brings lo up (and puts its addresses back)
+                again.insert(0, CONFIG_SYNTAX.indent + "no shutdown")
+            elif c.kind == "add_address" and c.address is not None:
                 line = normalise([_address_line(c.address)], CONFIG_SYNTAX)[0]
                 if line in have and line not in lines:
                     again.append(line)
@@ -327,6 +331,30 @@ class FrrDriver:
                 why = None if seen is None else f"not pinged: {host.name} has no {version} loopback"
                 out.append(Probe(t, seen, None, why))
         return out
+
+
+def _disagreements(
+    host: Host, kernel: frozenset[IPInterface], read: parse.ReadLo
+) -> tuple[Check, ...]:
+    """Why an address the inventory names is not as intended when zebra and the kernel
+    disagree on it: each check takes the place of the common `lo ADDRESS` check."""
+    lines = read.running.lo.splitlines()[1:] if read.running.lo is not None else []
+    owned = [OWNED.match(line.strip()) for line in lines]
+    configured = {_address(m.group("addr")) for m in owned if m is not None}
+    out: list[Check] = []
+    for lb in host.loopbacks:
+        for a in lb.addresses if lb.name == LO and lb.state == "present" else ():
+            name = f"{LO} {a}"
+            if a in configured and a not in kernel:
+                why = "zebra has it configured, the kernel's lo lacks it; apply configures it again"
+                out.append(Check(name, False, f"{a} missing: {why}"))
+            elif a in kernel and a not in read.zebra:
+                why = "the kernel's lo holds it but zebra does not show it"
+                out.append(Check(name, False, f"{a} missing as far as zebra knows: {why}"))
+            elif a in kernel and a not in configured:
+                why = "on lo, but not configured in zebra (write memory would not keep it)"
+                out.append(Check(name, False, f"{a} {why}; apply configures it"))
+    return tuple(out)
 
 
 def _address(text: str) -> IPInterface | None:
