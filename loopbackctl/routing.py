@@ -6,7 +6,7 @@ Three judgements:
   (`data.router_id`, else the highest IPv4 address of the loopbacks in that VRF); a
   daemon still using another one is a **stale router-id**, with what would apply the new
   one (loopbackctl never clears a routing process itself);
-- across the fleet: live router-ids that two routers use in the same VRF;
+- across the fleet: live router-ids that two routers use in the same protocol and VRF;
 - the **mesh**: from every router that can be asked (a `Meshing` driver), a route to each
   other router's loopback addresses and an echo sourced from its own loopback.
 
@@ -181,19 +181,19 @@ def targets(hosts: Sequence[Host], source: str) -> tuple[MeshTarget, ...]:
 
 
 def collision_checks(results: Sequence[HostResult]) -> None:
-    """Fleet-level: a live router-id two routers use in the same VRF fails a check on
-    each of them (an ok/changed host becomes drift); each router that reported live
-    router-ids and shares none gets one passing check."""
-    users: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    """Fleet-level: a live router-id two routers use in one protocol and VRF fails a
+    check on each of them (an ok/changed host becomes drift); each router that reported
+    live router-ids and shares none gets one passing check."""
+    users: dict[tuple[str, str, str], list[str]] = {}
     for r in results:
-        for seen in r.router_ids:
-            users.setdefault((seen.vrf, seen.router_id), []).append((r.name, seen.protocol))
+        for seen in dict.fromkeys(r.router_ids):
+            users.setdefault((seen.protocol, seen.vrf, seen.router_id), []).append(r.name)
     for r in results:
         if not r.router_ids:
             continue
         clashes = []
         for seen in dict.fromkeys(r.router_ids):
-            others = [f"{n} ({p})" for n, p in users[(seen.vrf, seen.router_id)] if n != r.name]
+            others = [n for n in users[(seen.protocol, seen.vrf, seen.router_id)] if n != r.name]
             if others:
                 where = "" if seen.vrf == DEFAULT_VRF else f" in VRF {seen.vrf}"
                 clashes.append(

@@ -134,23 +134,25 @@ def result(name: str, *ids: tuple[str, str, str], status: str = "ok") -> HostRes
     return r
 
 
-def test_collisions_per_vrf_across_the_fleet() -> None:
+def test_collisions_per_protocol_and_vrf_across_the_fleet() -> None:
     results = [
         result("r1", ("ospf", "default", "10.0.0.1"), ("bgp", "default", "10.0.0.1")),
         result("r2", ("ospf", "default", "10.0.0.2"), ("ospf", "red", "10.0.0.1")),
-        result("r3", ("ospf", "default", "10.0.0.1"), status="changed"),
-        result("r4"),
+        result("r3", ("ospf", "default", "10.0.0.1"), ("bgp", "default", "10.0.0.3")),
+        result("r4", ("ospf6", "default", "10.0.0.1"), status="changed"),
+        result("r5"),
     ]
     routing.collision_checks(results)
-    r1, r2, r3, r4 = results
+    r1, r2, r3, r4, r5 = results
     assert [(c.name, c.ok, c.detail) for c in r1.checks] == [
-        ("router-id collision", False, "ospf router-id 10.0.0.1 is also used by r3 (ospf)"),
-        ("router-id collision", False, "bgp router-id 10.0.0.1 is also used by r3 (ospf)"),
+        ("router-id collision", False, "ospf router-id 10.0.0.1 is also used by r3"),
     ]
+    assert [c.detail for c in r3.checks] == ["ospf router-id 10.0.0.1 is also used by r1"]
     assert r1.status == "drift" and r3.status == "drift"
-    # The same id in another VRF is no collision.
+    # The same id in another VRF or another protocol is no collision.
     assert [(c.name, c.ok) for c in r2.checks] == [("router-ids in use", True)]
-    assert r2.status == "ok" and r4.checks == []
+    assert [(c.name, c.ok) for c in r4.checks] == [("router-ids in use", True)]
+    assert r2.status == "ok" and r4.status == "changed" and r5.checks == []
 
 
 def test_plan_time_impact() -> None:
