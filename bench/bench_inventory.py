@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import benchenv  # noqa: E402, F401  (the ping allow-list of every benchmark)
+
 TARGET_S = 2.0
 SITES = 50
 

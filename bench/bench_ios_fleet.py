@@ -34,6 +34,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import benchenv  # noqa: E402, F401  (the ping allow-list of every benchmark)
+
 from loopbackctl.cli import main  # noqa: E402
 from tests.iossim import DeviceSpec, IosSimBed  # noqa: E402
 

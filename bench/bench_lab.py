@@ -26,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import benchenv  # noqa: E402, F401  (the ping allow-list of every benchmark)
+
 from loopbackctl.cli import main  # noqa: E402
 from loopbackctl.lab import inventory, netns, prereq  # noqa: E402
 from loopbackctl.lab.build import Lab, LabSpec  # noqa: E402

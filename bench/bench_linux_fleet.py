@@ -29,6 +29,8 @@ from tempfile import TemporaryDirectory
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import benchenv  # noqa: E402, F401  (the ping allow-list of every benchmark)
+
 from loopbackctl import fleet  # noqa: E402
 from loopbackctl.cli import main  # noqa: E402
 from tests.bed.netns import IP, LinuxBed, check_prerequisites  # noqa: E402
