@@ -188,7 +188,7 @@ def test_an_unmanaged_host_that_declares_loopbacks_is_an_error(tmp_path: Path) -
     found = [(d.mark.file.rsplit("/", 1)[1], d.mark.line, d.host) for d in info.value.diagnostics]
     # j1 inherits them from its group; j2 declares "none" itself; j3 hides them (null).
     assert found == [("groups.yaml", 4, "j1"), ("hosts.yaml", 6, "j2")]
-    assert "it drives cisco_ios (or ios), cisco_xe, linux" in info.value.diagnostics[0].message
+    assert "it drives cisco_ios (or ios), cisco_xe, frr, linux" in info.value.diagnostics[0].message
 
 
 def test_settings_directly_under_data_or_in_the_namespace(tmp_path: Path) -> None:

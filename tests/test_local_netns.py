@@ -55,6 +55,7 @@ HOST_KEYS = [
     "unmanaged",
     "rollback",
     "router_id",
+    "router_ids",
     "duration",
 ]
 

@@ -1,4 +1,4 @@
-"""--limit selection (select.select) on tests/data/render: hosts r1 r2 web1 web2 web3;
+"""--limit selection (select.select) on tests/data/render: hosts r1 r2 c1 web1 web2 web3 f1;
 groups core (r2, and r1 through its child group edge), edge (r1), servers (web1, web2),
 dmz (web2, web3)."""
 
@@ -16,7 +16,7 @@ INV, _ = inventory.load(str(Path(__file__).parent / "data" / "render"))
 
 
 def test_no_limit_is_every_host_in_inventory_order() -> None:
-    assert select(INV, None) == ["r1", "r2", "c1", "web1", "web2", "web3"]
+    assert select(INV, None) == ["r1", "r2", "c1", "web1", "web2", "web3", "f1"]
 
 
 @pytest.mark.parametrize(
@@ -29,15 +29,15 @@ def test_no_limit_is_every_host_in_inventory_order() -> None:
         ("core", ["r1", "r2"]),
         ("edge", ["r1"]),
         ("dmz,servers", ["web1", "web2", "web3"]),
-        ("all", ["r1", "r2", "c1", "web1", "web2", "web3"]),
-        ("*", ["r1", "r2", "c1", "web1", "web2", "web3"]),
+        ("all", ["r1", "r2", "c1", "web1", "web2", "web3", "f1"]),
+        ("*", ["r1", "r2", "c1", "web1", "web2", "web3", "f1"]),
         ("web[13]", ["web1", "web3"]),
         ("*2", ["r2", "web2"]),
         ("s*", ["web1", "web2"]),  # a glob over group names: servers
         ("~web", ["web1", "web2", "web3"]),
         ("~^r", ["r1", "r2"]),
-        ("!web1", ["r1", "r2", "c1", "web2", "web3"]),
-        ("!core,!dmz", ["c1", "web1"]),
+        ("!web1", ["r1", "r2", "c1", "web2", "web3", "f1"]),
+        ("!core,!dmz", ["c1", "web1", "f1"]),
         ("web*,!dmz", ["web1"]),
         ("core,web1,!r1", ["r2", "web1"]),
         ("servers,&dmz", ["web2"]),
