@@ -206,6 +206,16 @@ def test_lo_down_is_brought_up_by_zebra() -> None:
     assert plan_and_commands(h, read(shell, h)) == ["interface lo", " no shutdown"]
 
 
+def test_a_router_that_declares_no_lo_is_left_alone() -> None:
+    obs = read(recorded())
+    bare = Host("r1", "frr")
+    assert plan_and_commands(bare, obs) == []
+    assert plan_and_commands(bare, obs, purge=True) == []
+    d = FrrDriver()
+    plan = plan_host(d.wanted(bare, obs, purge=False), obs.loopbacks, POLICY)
+    assert d.block_diff(bare, obs, plan, render.render_host(render.environment(), bare)) == []
+
+
 def test_removing_a_named_address_and_absent_addresses() -> None:
     obs = read(recorded())
     h = host("198.18.118.1/32", absent_addresses=(IP("198.18.200.7/32"),))

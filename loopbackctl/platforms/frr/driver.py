@@ -181,7 +181,10 @@ class FrrDriver:
     ) -> list[str]:
         """The remediation of the running `interface lo` against the intended one; and an
         address the plan adds that zebra has configured but lo lacks, configured again
-        (zebra then puts it back on lo); `no shutdown` when lo is down."""
+        (zebra then puts it back on lo); `no shutdown` when lo is down. Nothing for a
+        router that declares no lo (it is not managed here)."""
+        if LO not in plan.scope:
+            return []
         running = self._running(observed)
         lines = remediation({LO: running}, self.intended(host, observed, plan, artifacts),
                             CONFIG_SYNTAX)  # fmt: skip
@@ -219,6 +222,8 @@ class FrrDriver:
     def block_diff(
         self, host: Host, observed: Observed, plan: Plan, artifacts: Mapping[str, str]
     ) -> list[str]:
+        if LO not in plan.scope:
+            return []
         intended = self.intended(host, observed, plan, artifacts)
         return block_diff(host.name, {LO: self._running(observed)}, intended, CONFIG_SYNTAX)
 
