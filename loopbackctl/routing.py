@@ -81,7 +81,7 @@ class Probe:
 
 # Protocols whose route to another router's loopback is not a path to that router: the
 # address is on this router itself.
-_LOCAL = frozenset({"connected", "local", "kernel"})
+_LOCAL = frozenset({"connected", "local"})
 
 
 def _loopbacks_in(host: Host, vrf: str) -> list[Loopback]:

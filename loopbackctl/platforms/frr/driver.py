@@ -277,7 +277,7 @@ class FrrDriver:
                             configured.get((proto, vrf)),
                             ROUTER_ID_LINE[proto],
                             block,
-                            None if proto == "bgp" else CLEAR[proto],
+                            CLEAR.get(proto),
                         )
                     )
         except ParseError as exc:

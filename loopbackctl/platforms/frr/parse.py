@@ -28,6 +28,7 @@ _HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration:?|!)
 _ROUTER = re.compile(r"^router (?P<proto>ospf6|ospf|bgp)(?: \d+(?:\.\d+)?)?(?: vrf (?P<vrf>\S+))?$")
 _ROUTER_ID = re.compile(r"^ (?:ospf6|ospf|bgp) router-id (?P<rid>\S+)\s*$")
 DEFAULT_VRF = "default"
+SHOW = "show running-config"
 
 
 @dataclass(frozen=True)
@@ -85,9 +86,6 @@ def _blocks(text: str) -> Iterator[tuple[str, list[str]]]:
         current = (line.rstrip(), [])
     if current is not None:
         yield current
-
-
-SHOW = "show running-config"
 
 
 def parse_running(text: str) -> Running:
@@ -152,14 +150,6 @@ def zebra_addresses(doc: Any) -> frozenset[IPInterface]:
         except ValueError:
             raise ParseError(f"show interface lo json: {addr[:60]!r} is not an address") from None
     return frozenset(out)
-
-
-def daemons(text: str) -> frozenset[str]:
-    """`show daemons`: the names of the running daemons (one line, blank-separated)."""
-    names = text.split()
-    if not names or not all(re.fullmatch(r"[a-z0-9]+d|zebra|watchfrr", n) for n in names):
-        raise ParseError(f"show daemons printed {text.strip()[:60]!r}")
-    return frozenset(names)
 
 
 RouterIds = dict[str, ipaddress.IPv4Address]

@@ -25,7 +25,6 @@ PROTECTED = frozenset({ipaddress.ip_interface("127.0.0.1/8"), ipaddress.ip_inter
 SHOW_LO = "show interface lo json"
 SHOW_RUNNING = "show running-config"
 READ_KERNEL = "ip -j addr show dev lo"
-SHOW_DAEMONS = "show daemons"
 SHOW_OSPF = "show ip ospf vrf all json"
 SHOW_OSPF6 = "show ipv6 ospf6 vrf all json"
 # `show bgp summary json` has no router-id for a VRF without peers; this names every
@@ -70,12 +69,9 @@ CONFIG_SYNTAX = ConfigSyntax(
     closer="exit",
 )
 
-# What applies a new router-id to a routing daemon that still uses the old one (never
-# sent by loopbackctl: it resets every adjacency or session of the process).
-CLEAR = {
-    "ospf": "clear ip ospf process",
-    "ospf6": "clear ipv6 ospf6 process",
-    "bgp": "clear bgp *",
-}
+# What makes a routing daemon take a newly configured router-id (never sent by
+# loopbackctl: it resets every adjacency of the process). bgpd takes a configured
+# `bgp router-id` at once (resetting its sessions itself).
+CLEAR = {"ospf": "clear ip ospf process", "ospf6": "clear ipv6 ospf6 process"}
 # The configuration line that sets each protocol's router-id, under its `router` block.
 ROUTER_ID_LINE = {"ospf": "ospf router-id", "ospf6": "ospf6 router-id", "bgp": "bgp router-id"}
