@@ -249,6 +249,11 @@ def test_a_template_rendering_other_blocks_or_no_lo_is_refused() -> None:
     for bad in ("interface eth0\n ip address 198.18.0.1/31\n", "router ospf\n", ""):
         with pytest.raises(TemplateError):
             d.commands(h, obs, plan, {"config": bad})
+    # Checked when the jobs are built: exit 2 before any router is contacted.
+    with pytest.raises(TemplateError, match="may lay out only the `interface lo` block"):
+        d.check_templates(h, {"config": "interface lo\n ip address 198.18.0.1/32\nrouter ospf\n"})
+    d.check_templates(h, render.render_host(render.environment(), h))
+    d.check_templates(Host("r9", "frr"), {"config": ""})  # declares no lo: nothing to check
     # FRR's own form (exit after the block, IPv6 upper case) is read as the device prints.
     arts = {"config": "interface lo\n ip address 198.18.118.1/32\n ip address 198.18.200.7/32\n"
             " ipv6 address 2001:DB8:FE76:0::1/128\nexit\n"}  # fmt: skip
