@@ -220,7 +220,7 @@ def impact(
     after = host.predicted_router_id
     out: list[str] = []
     if current is not None and after != current:
-        new = str(after) if after is not None else "none (no loopback IPv4 left)"
+        new = str(after) if after is not None else "none (no loopback IPv4 in the global table)"
         out.append(
             f"router-id {current} -> {new} (predicted from the loopbacks): running routing"
             " daemons keep the old one until their process is cleared (verify --routing"

@@ -263,7 +263,7 @@ class _Pipeline:
         commands = self._commands(before, plan)
         intent = _Intent(before, plan, commands, self._read_saved(s), impact)
         self.res.unmanaged = [str(a) for a in intent.plan.unmanaged]
-        self.res.changes = [str(c) for c in intent.plan.changes] + impact
+        self.res.changes = [str(c) for c in intent.plan.changes]
         if intent.saved is not None and intent.write:
             self.res.changes.append(f"write {intent.saved[1].path}")
         self.res.diff = self._diff(intent) or None

@@ -34,9 +34,14 @@ def ring() -> Iterator[Lab]:
 
 
 def wait_full(lab: Lab, each: int, timeout: float = 30) -> None:
+    """Until every router has `each` Full neighbors in OSPF and in OSPFv3."""
     deadline = time.monotonic() + timeout
     while True:
-        states = {r.name: lab.ospf_neighbors(r) for r in lab.routers}
+        states = {
+            (r.name, proto): neighbors(r)
+            for r in lab.routers
+            for proto, neighbors in (("ospf", lab.ospf_neighbors), ("ospf6", lab.ospf6_neighbors))
+        }
         if all(sum(s.startswith("Full") for s in v.values()) == each for v in states.values()):
             return
         assert time.monotonic() < deadline, f"OSPF did not converge: {states}"

@@ -596,6 +596,10 @@ class Lab:
         """The router's OSPF neighbors: router-id → state ("Full/-" when adjacent)."""
         return frr.ospf_neighbors(self.node(router))
 
+    def ospf6_neighbors(self, router: str | Node) -> dict[str, str]:
+        """The router's OSPFv3 neighbors: router-id → state ("Full" when adjacent)."""
+        return frr.ospf6_neighbors(self.node(router))
+
     def link_between(self, a: str, b: str) -> Link:
         for ln in self.links:
             if {ln.a, ln.b} == {a, b}:
