@@ -116,7 +116,8 @@ def link_names(pattern: re.Pattern[str]) -> list[str]:
 
 
 def machine_networks() -> list[IPNet]:
-    """Every network this machine's root namespace has an address in or a route to."""
+    """Every network this machine's root namespace has an address in or a route to
+    (unreachable, blackhole and prohibit routes lead nowhere: they hold no address)."""
     nets: list[IPNet] = []
     for link in ip_json(["addr", "show"]):
         for a in link.get("addr_info", []):
@@ -125,6 +126,8 @@ def machine_networks() -> list[IPNet]:
     for family in ("-4", "-6"):
         for r in ip_json([family, "route", "show", "table", "all"]):
             dst = str(r.get("dst", ""))
+            if r.get("type") in ("unreachable", "blackhole", "prohibit"):
+                continue
             if dst and dst != "default":
                 with contextlib.suppress(ValueError):
                     nets.append(ipaddress.ip_network(dst, strict=False))
