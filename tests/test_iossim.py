@@ -29,8 +29,8 @@ from netmiko.exceptions import ConfigInvalidException, ReadTimeout
 from ntc_templates.parse import parse_output
 from textfsm import TextFSMError
 
+from loopbackctl.lab.iossim.core import IosRouterCore, RouterSpec, make_router
 from tests.iossim import DeviceSpec, IosSimBed, SimDevice
-from tests.iossim.core import IosRouterCore, RouterSpec, make_router
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "data" / "ios-samples" / "ntc-templates" / "cisco_ios"
@@ -356,13 +356,16 @@ def wait_for(condition: Any, timeout: float = 5.0) -> bool:
 
 def test_connection_fields_and_enable(bed: IosSimBed) -> None:
     r2 = bed["r2"]
-    assert (r2.host, r2.username, r2.password, r2.secret) == (
-        "127.0.0.1",
+    assert bed.lab is not None
+    assert (r2.host, r2.port, r2.username, r2.password, r2.secret) == (
+        bed.lab["r2"].ip4,
+        22,
         "ops",
         "pw-2",
         "s3cret-2",
     )
-    assert r2.port != bed["r1"].port
+    assert r2.host != bed["r1"].host  # each router on its own address, in its own netns
+    assert bed.simulator.listening("r2") == [(bed.lab["r2"].ip4, 22), (bed.lab["r2"].ip6, 22)]
     connection = ConnectHandler(**r2.netmiko_params())
     try:
         assert connection.find_prompt() == "r2>"
@@ -721,18 +724,32 @@ def test_kill_bed_drops_every_device() -> None:
     assert not Path(f"/proc/{pid}").exists()
 
 
-def test_runner_refuses_non_loopback_host(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("device", "refusal"),
+    [
+        ({"addresses": ["0.0.0.0"]}, "outside a namespace listens on 127.0.0.1 only"),
+        ({"addresses": ["::1"]}, "outside a namespace listens on 127.0.0.1 only"),
+        ({"netns": "x", "addresses": ["10.0.0.1"]}, "outside 198.18.0.0/15 and 2001:db8::/32"),
+        ({"netns": "x", "addresses": ["::"]}, "outside 198.18.0.0/15 and 2001:db8::/32"),
+        ({"netns": "../x", "addresses": ["198.19.0.1"]}, "bad namespace name"),
+        ({"netns": "x"}, "addresses must be a list of strings"),
+    ],
+)
+def test_runner_refuses_to_listen_anywhere_else(
+    tmp_path: Path, device: dict[str, Any], refusal: str
+) -> None:
+    """Outside a namespace only 127.0.0.1; inside one only the lab's ranges."""
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"host": "0.0.0.0", "devices": [{"name": "r1"}]}))
+    spec.write_text(json.dumps({"devices": [{"name": "r1", **device}]}))
     done = subprocess.run(
-        [sys.executable, "-m", "tests.iossim", "--spec", str(spec)],
+        [sys.executable, "-m", "loopbackctl.lab.iossim", "--spec", str(spec)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2
-    assert "127.0.0.1 only" in done.stderr
+    assert refusal in done.stderr
 
 
 def test_runner_stops_when_parent_is_gone(tmp_path: Path) -> None:
@@ -740,7 +757,7 @@ def test_runner_stops_when_parent_is_gone(tmp_path: Path) -> None:
     spec.write_text(json.dumps({"devices": [{"name": "r1"}]}))
     # Parent PID 1 is not our PID: the runner must notice and stop by itself.
     done = subprocess.run(
-        [sys.executable, "-m", "tests.iossim", "--spec", str(spec), "--parent-pid", "1"],
+        [sys.executable, "-m", "loopbackctl.lab.iossim", "--spec", str(spec), "--parent-pid", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -750,8 +767,9 @@ def test_runner_stops_when_parent_is_gone(tmp_path: Path) -> None:
     assert done.stdout.startswith("IOSSIM-READY ")
 
 
-def listening_addresses(pid: int) -> list[tuple[str, int]]:
-    """(ip, port) of every IPv4/IPv6 listening socket the process holds."""
+def listening_addresses(pid: int, netns: str | None = None) -> list[tuple[str, int]]:
+    """(ip, port) of every IPv4/IPv6 listening socket the process holds, as seen from the
+    network namespace `netns` (None: this process's)."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -762,29 +780,38 @@ def listening_addresses(pid: int) -> list[tuple[str, int]]:
             inodes.add(target[8:-1])
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for row in Path(table).read_text().splitlines()[1:]:
+        if netns is None:
+            text = Path(table).read_text()
+        else:
+            argv = ["ip", "netns", "exec", netns, "cat", table]
+            text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        for row in text.splitlines()[1:]:
             fields = row.split()
             if fields[3] == "0A" and fields[9] in inodes:
                 address, port = fields[1].split(":")
-                if len(address) == 8:
-                    ip = socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1])
-                else:
-                    ip = "v6:" + address
-                found.append((ip, int(port, 16)))
+                family = socket.AF_INET if len(address) == 8 else socket.AF_INET6
+                raw = b"".join(
+                    bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, len(address), 8)
+                )
+                found.append((socket.inet_ntop(family, raw), int(port, 16)))
     return found
 
 
 def test_fifty_devices() -> None:
-    """50 devices in one process: start time and memory (figures in tests.iossim doc)."""
+    """50 devices in one process: start time and memory (figures in the simulator's doc);
+    each listens on its own addresses in its own namespace, nothing in this one."""
     started = time.monotonic()
     with IosSimBed(count=50) as fifty:
         ready = time.monotonic() - started
         rss = fifty.rss_bytes()
         devices = list(fifty)
-        assert len(devices) == 50 and len({d.port for d in devices}) == 50
-        listening = listening_addresses(fifty.pid)
-        assert len(listening) == 51  # 50 SSH + control
-        assert {ip for ip, _ in listening} == {"127.0.0.1"}
+        assert len(devices) == 50 and len({d.host for d in devices}) == 50
+        assert fifty.lab is not None
+        assert listening_addresses(fifty.pid) == []
+        for name in ("r1", "r25", "r50"):
+            node = fifty.lab[name]
+            found = listening_addresses(fifty.pid, node.netns)
+            assert sorted(found) == sorted([(node.ip4, 22), (node.ip6, 22)])
         for device in (devices[0], devices[-1]):
             connection = ConnectHandler(**device.netmiko_params())
             try:

@@ -1,4 +1,5 @@
-"""A lab: Linux hosts and FRR routers on this machine, built and torn down as one.
+"""A lab: Linux hosts, FRR routers and simulated IOS routers on this machine, built and
+torn down as one.
 
 ``Lab(spec).start()`` builds, ``close()`` tears down (also after a failed start, and
 idempotent); ``Lab.attach(state_dir)`` rebuilds the object in another process (``lab
@@ -9,7 +10,8 @@ process; ``loopbackctl lab up`` builds one of kind "lab" owned by its keeper (se
 Build order: under the lock, reap dead labs, claim a prefix, pick slots and create the
 bridges (so a parallel build sees the slots taken); then keys and files; namespaces,
 veths and links; addresses inside the namespaces; `sshd -T` of one config per kind; and
-every sshd (routers: FRR daemons first) started at once, waited for by PidFile.
+every sshd (routers: FRR daemons first) started at once, waited for by PidFile, while
+a kind that starts its devices itself (the IOS simulator) starts them.
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ import ipaddress
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from loopbackctl.lab import fabric, frr, netns, prereq, sshd, state, teardown
 from loopbackctl.lab.addresses import PER_SLOT, Slot, pick_slots, slots_needed
 from loopbackctl.lab.errors import LabError
 from loopbackctl.lab.kinds import DeviceKind, Mount, kind, registry
 from loopbackctl.lab.node import Link, Node
+
+if TYPE_CHECKING:
+    from loopbackctl.lab.ios import IosOptions, Simulator
 
 MAX_NODES = PER_SLOT * 16
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
@@ -41,9 +46,10 @@ Seeder = Callable[[Node], Sequence[IPInterface]]
 @dataclass(frozen=True)
 class LabSpec:
     """What to build. `devices` are (kind, name) pairs, the name being the device's
-    hostname; `seeded(node)` gives the lo addresses a device starts with; `kind` "lab"
-    records `dir`, the directory the lab's files were written to; `topology`: the routers
-    form a ring (a line of two) or a line."""
+    hostname; `seeded(node)` gives the lo addresses a device starts with (an IOS
+    router's Loopback0); `ios_options` how named IOS routers differ from the lab's defaults;
+    `kind` "lab" records `dir`, the directory the lab's files were written to; `topology`:
+    the FRR routers form a ring (a line of two) or a line."""
 
     devices: tuple[tuple[str, str], ...] = (("linux", "h1"), ("linux", "h2"), ("linux", "h3"))
     lean: bool = True
@@ -54,18 +60,29 @@ class LabSpec:
     dir: str | None = None
     seeded: Seeder | None = field(default=None, compare=False)
     topology: fabric.Shape = "ring"
+    ios_options: Mapping[str, IosOptions] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def of(cls, hosts: Sequence[str] = (), routers: Sequence[str] = (), **kw: Any) -> LabSpec:
-        """Linux hosts and FRR routers with these names."""
+    def of(
+        cls,
+        hosts: Sequence[str] = (),
+        routers: Sequence[str] = (),
+        ios: Sequence[str] = (),
+        **kw: Any,
+    ) -> LabSpec:
+        """Linux hosts, FRR routers and IOS routers with these names."""
         devices = [("linux", h) for h in hosts] + [("frr", r) for r in routers]
+        devices += [("cisco_ios", r) for r in ios]
         return cls(devices=tuple(devices), **kw)
 
     @classmethod
-    def numbered(cls, hosts: int = 3, routers: int = 0, **kw: Any) -> LabSpec:
-        """Hosts h1..hN and routers r1..rM."""
+    def numbered(cls, hosts: int = 3, routers: int = 0, ios: int = 0, **kw: Any) -> LabSpec:
+        """Hosts h1..hN, FRR routers r1..rM and IOS routers ios1..iosK."""
         return cls.of(
-            [f"h{i}" for i in range(1, hosts + 1)], [f"r{i}" for i in range(1, routers + 1)], **kw
+            [f"h{i}" for i in range(1, hosts + 1)],
+            [f"r{i}" for i in range(1, routers + 1)],
+            [f"ios{i}" for i in range(1, ios + 1)],
+            **kw,
         )
 
     def names(self, kind_name: str | None = None) -> tuple[str, ...]:
@@ -98,11 +115,15 @@ class LabSpec:
         unknown = self.no_sshd - set(names)
         if unknown:
             raise ValueError(f"no_sshd names unknown hosts: {sorted(unknown)}")
+        not_ios = set(self.ios_options) - set(self.names("cisco_ios"))
+        if not_ios:
+            raise ValueError(f"ios options for devices that are not IOS routers: {sorted(not_ios)}")
         self.login.check()
 
 
 class Lab:
-    """Hosts and routers in network namespaces, each with its own sshd.
+    """Hosts and routers in network namespaces, each with its own sshd (IOS routers: served
+    by one simulator process).
 
     Use as a context manager or call `start` and `close`. Iterating yields every device
     (hosts, then routers); `lab["h1"]` finds one by name.
@@ -131,6 +152,7 @@ class Lab:
         self.routes: list[tuple[str, str]] = []
         self.sudo_uid = -1
         self.extra: dict[str, Any] = {}
+        self.children: list[subprocess.Popen[bytes]] = []  # started by kinds; reaped at close
         self.timings: dict[str, float] = {}
         self._by_name: dict[str, Node] = {}
         self._started = False
@@ -158,6 +180,18 @@ class Lab:
     def routers(self) -> list[Node]:
         """The FRR routers."""
         return self.of_kind("frr")
+
+    @property
+    def ios_routers(self) -> list[Node]:
+        """The simulated IOS routers."""
+        return self.of_kind("cisco_ios")
+
+    @property
+    def simulator(self) -> Simulator:
+        """The IOS simulator serving the lab's IOS routers (LabError without one)."""
+        from loopbackctl.lab.ios import Simulator
+
+        return Simulator(self)
 
     @property
     def fabric(self) -> list[Node]:
@@ -330,6 +364,7 @@ class Lab:
             dir=self.state_dir / short,
             key_file=self.files.client_key,
             known_hosts=self.files.known_hosts,
+            username=k.username,
             password=self.spec.login.password,
         )
         self.nodes.append(node)
@@ -360,10 +395,12 @@ class Lab:
         self.sudo_uid = sshd.make_login_files(files, self.prefix, self.spec.login)
         for node in self.nodes:
             node.dir.mkdir(mode=0o755)
-            node.netplan_dir.mkdir(mode=0o755)
-            if self.spec.lean:
-                sshd.make_home(node)
-            node.config_file.write_text(sshd.config_text(node, files, self.prefix, self.spec.login))
+            if kind(node.kind).start is None:  # its own sshd
+                node.netplan_dir.mkdir(mode=0o755)
+                if self.spec.lean:
+                    sshd.make_home(node)
+                text = sshd.config_text(node, files, self.prefix, self.spec.login)
+                node.config_file.write_text(text)
             kind(node.kind).prepare(self, node)
 
     def _make_namespaces(self) -> None:
@@ -448,13 +485,14 @@ class Lab:
             return
         self._closed = True
         t0 = time.monotonic()
-        procs = [n.proc for n in self.nodes if n.proc is not None]
+        procs = [n.proc for n in self.nodes if n.proc is not None] + self.children
         try:
             if self.prefix:
                 teardown.destroy(self.state_dir, procs, self.timings)
         finally:
             for n in self.nodes:
                 n.sshd_pid, n.proc = None, None
+            self.children = []
             self.timings["down"] = time.monotonic() - t0
 
     @classmethod
@@ -476,7 +514,7 @@ class Lab:
         lab._by_name = {n.name: n for n in lab.nodes}
         lab.links = [Link.from_json(x) for x in data.get("links", [])]
         lab.routes = [(str(a), str(b)) for a, b in data.get("routes", [])]
-        lab.extra = {k: data[k] for k in ("workspace", "ready") if k in data}
+        lab.extra = {k: data[k] for k in ("workspace", "ready", "ios") if k in data}
         lab._started = True
         return lab
 
@@ -537,6 +575,8 @@ class Lab:
         """(Re)start the device's sshd and wait until it listens (not for a kind whose
         sshd starts with its daemons, such as a router)."""
         n = self.node(node)
+        if kind(n.kind).start is not None:
+            raise LabError(f"{n.name}: it has no sshd (the lab's {n.kind} devices are simulated)")
         if kind(n.kind).pre_sshd:
             raise LabError(f"{n.name}: its sshd starts with its daemons; rebuild the lab")
         if n.proc is not None and n.proc.poll() is None:

@@ -1,9 +1,11 @@
 """What runs in a lab, where, and whether it is healthy (for `lab status`).
 
 A device is healthy when its namespace exists, its root-side veth is up, its sshd
-listener runs, and its kind finds no problem (a router: zebra, ospfd and staticd running
-and a Full OSPF adjacency on each of its links). Checks read /proc and iproute2, plus
-what a kind asks (one vtysh per router): no SSH connection is opened.
+listener runs (an IOS router has none), and its kind finds no problem (an FRR router:
+zebra, ospfd and staticd running and a Full OSPF adjacency on each of its links; an IOS
+router: the lab's simulator running and listening on the router's addresses). Checks
+read /proc and iproute2, plus what a kind asks (one vtysh per FRR router, one request on
+the simulator's control socket per IOS router): no SSH connection is opened.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Device kinds: what differs between a Linux host and an FRR router is data and a few
-functions on a `DeviceKind`; `build`, `health`, `inventory` and `twin` treat every device
-alike otherwise. A kind's name is also the platform its devices get in an inventory.
+"""Device kinds: what differs between a Linux host, an FRR router and a simulated IOS
+router is data and a few functions on a `DeviceKind`; `build`, `health`, `inventory` and
+`twin` treat every device alike otherwise. A kind's name is also the platform its devices
+get in an inventory.
 
-Adding a kind (the simulated IOS routers are next) is one module that defines a
-`DeviceKind` and one entry in `registry`.
+Adding a kind is one module that defines a `DeviceKind` and one entry in `registry`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,14 @@ def _no_pids(node: Node) -> set[int]:
     return set()
 
 
+def _available() -> str | None:
+    return None
+
+
+def _no_extras(lab: Lab) -> dict[str, str]:
+    return {}
+
+
 @dataclass(frozen=True)
 class DeviceKind:
     """One kind of lab device.
@@ -54,7 +62,14 @@ class DeviceKind:
       namespaces, and returns once they answer (e.g. one simulator serving them all);
     - `settled(lab, node)`: the build waits until it is True (e.g. OSPF converged);
     - `problems(lab, node)`: what `lab status` reports as failing (empty: healthy);
-    - `daemons(node)`: its own processes (besides sshd) that `stop_sshd` must spare.
+    - `daemons(node)`: its own processes (besides sshd) that `stop_sshd` must spare;
+    - `username`: who the lab's key logs in as; `loopback`: the interface the lab's
+      inventory gives the device's loopback addresses;
+    - `extras(lab)`: what else the inventory's ``connection_options.netmiko.extras`` of
+      its devices need (an enable secret);
+    - `unavailable()`: why this machine cannot build the kind beyond missing Debian
+      packages (e.g. a Python extra that is not installed), or None;
+    - `twins`: other platforms whose hosts a rehearsal twin builds as this kind.
     """
 
     name: str
@@ -71,6 +86,11 @@ class DeviceKind:
     settled: Callable[[Lab, Node], bool] | None = None
     problems: Callable[[Lab, Node], list[str]] = _no_lines
     daemons: Callable[[Node], set[int]] = _no_pids
+    username: str = "root"
+    loopback: str = "lo"
+    extras: Callable[[Lab], dict[str, str]] = _no_extras
+    unavailable: Callable[[], str | None] = _available
+    twins: tuple[str, ...] = ()
 
 
 _KINDS: dict[str, DeviceKind] = {}
@@ -79,9 +99,9 @@ _KINDS: dict[str, DeviceKind] = {}
 def registry() -> dict[str, DeviceKind]:
     """Every kind by name, in build order (hosts before routers)."""
     if not _KINDS:
-        from loopbackctl.lab import frr, linux
+        from loopbackctl.lab import frr, ios, linux
 
-        _KINDS.update((k.name, k) for k in (linux.KIND, frr.KIND))
+        _KINDS.update((k.name, k) for k in (linux.KIND, frr.KIND, ios.KIND))
     return _KINDS
 
 
@@ -97,3 +117,11 @@ def kind(name: str) -> DeviceKind:
 def ordered(names: Sequence[str]) -> list[str]:
     """Kind names in registry order."""
     return [k for k in registry() if k in names]
+
+
+def for_platform(platform: str) -> DeviceKind | None:
+    """The kind that builds hosts of `platform` (its own name, or one of its `twins`)."""
+    for k in registry().values():
+        if platform == k.name or platform in k.twins:
+            return k
+    return None

@@ -1,6 +1,6 @@
-"""The devices of a lab: `Node` (a Linux host or an FRR router) and `Link` (router to
-router). Plain records, saved in state.json so `lab down` and `lab status` can rebuild
-them in another process."""
+"""The devices of a lab: `Node` (a Linux host, an FRR router or a simulated IOS router)
+and `Link` (FRR router to FRR router). Plain records, saved in state.json so `lab down`
+and `lab status` can rebuild them in another process."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from loopbackctl.lab.addresses import Slot
 
 @dataclass
 class Node:
-    """One device: a network namespace with its own sshd (and, for a router, FRR daemons).
+    """One device: a network namespace with its own sshd (and, for an FRR router, FRR
+    daemons; an IOS router is served by the lab's simulator instead of an sshd).
 
     `kind` names its `kinds.DeviceKind`; `index` counts within its kind (h1, h2, ... /
-    r1, r2, ...: the netns suffix); `number` counts across the lab (the root-side veth
+    r1, r2, ... / i1, i2, ...: the netns suffix); `number` counts across the lab (the root-side veth
     ``<prefix>v<number>``); `host` is the device's number inside its management slot.
     Files live in `dir`.
     """
@@ -121,6 +122,7 @@ class Node:
             "slot": self.slot.index,
             "host": self.host,
             "dir": str(self.dir),
+            "username": self.username,
             "sshd_pid": self.sshd_pid,
         }
 
@@ -139,6 +141,7 @@ class Node:
             dir=Path(data["dir"]),
             key_file=key_file,
             known_hosts=known_hosts,
+            username=str(data.get("username", "root")),
             sshd_pid=data.get("sshd_pid"),
         )
 

@@ -1,4 +1,5 @@
-"""What this machine must have to run a lab: root, and a few Debian packages."""
+"""What this machine must have to run a lab: root, a few Debian packages, and for IOS
+routers the simulator's Python packages."""
 
 from __future__ import annotations
 
@@ -57,10 +58,16 @@ def missing(kinds: Iterable[str] = (), *, sudo: bool = False) -> list[Missing]:
 
 
 def require(subject: str, *, kinds: Iterable[str] = (), sudo: bool = False) -> None:
-    """LabUnavailable with one sentence for the first thing missing."""
+    """LabUnavailable with one sentence for the first thing missing (a privilege, a
+    Debian package, or what a kind needs besides, such as the IOS simulator)."""
+    kinds = list(kinds)
     problems = missing(kinds, sudo=sudo)
     if problems:
         raise LabUnavailable(problems[0].sentence(subject))
+    for name in kinds:
+        why = kind(name).unavailable()
+        if why is not None:
+            raise LabUnavailable(f"{subject} cannot build {kind(name).title}s: {why}")
 
 
 def _read_int(path: str) -> int | None:

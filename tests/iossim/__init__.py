@@ -1,6 +1,6 @@
-"""Simulated Cisco IOS routers for tests (fake-switches 1.5.0, extended by subclassing).
-
-Start N routers in one subprocess (one Twisted reactor, 127.0.0.1 only)::
+"""The test suite's IOS bed: simulated IOS routers built by `loopbackctl.lab` (a `Lab` of
+kind "cisco_ios" routers, served by `loopbackctl.lab.iossim`), the same code as `lab up
+--ios K`. This layer only keeps the tests' names::
 
     from tests.iossim import DeviceSpec, IosSimBed
 
@@ -12,52 +12,242 @@ Start N routers in one subprocess (one Twisted reactor, 127.0.0.1 only)::
         bed.apply("r1", [...]); bed.run("r1", "show ...")  # CLI without SSH
         bed.drop_sessions("r1"); bed.reset("r1"); bed.kill()
 
-``DeviceSpec(name, username, password, secret, port=0, startup_config=[IOS lines],
-faults=[...])``. Every router boots with GigabitEthernet0/0 10.1.0.1/24 (up) and
-GigabitEthernet0/1 (unassigned, shutdown), then its ``startup_config`` (NVRAM content).
-
-CLI (IOS abbreviations accepted, ambiguous ones refused): user EXEC ``enable`` (secret
-compared as text; 3 wrong tries print ``% Bad secrets``), ``terminal length|width N``,
-``show``, ``exit``; privileged EXEC ``configure terminal``, ``write [memory]``,
-``copy running-config startup-config`` (``Destination filename [startup-config]?``, then
-``Building configuration...`` / ``[OK]``), ``disable``; config ``[no] interface LoopbackN``
-(0..2147483647), ``end``, ``exit``, ``do show ...``, ``default interface X``; interface
-``[no] description``, ``ip address A M [secondary]``, ``no ip address [A M [secondary]]``,
-``[no] ipv6 address X/LEN``, ``[no] shutdown``, ``exit``, ``end``.
-
-Show commands (layouts from real IOS samples, see :mod:`tests.iossim.render`):
-``show ip interface [X]``, ``show ip interface brief [X]``, ``show ipv6 interface brief
-[X]``, ``show interfaces [X]``, ``show running-config [interface X]``,
-``show startup-config``, ``show version``; pipes ``| include|exclude|begin|section RE``.
-
-Refusals as IOS prints them: ``% Invalid input detected at '^' marker.`` (caret under
-the word), ``% Incomplete command.``, ``% Ambiguous command:  "..."``,
-``Not a valid host address - A``, ``Bad mask /N for address A`` (network/broadcast
-address; /32 off a loopback), ``Bad mask 0x... for address A`` (non-contiguous),
-``% <network> overlaps with <interface>``, ``% Must delete secondary before deleting
-primary``. Re-sending an address an interface already has changes nothing.
-
-Not verified against a real router (chosen plausibly): ``% Secondary address not allowed
-without primary address``; ``% X/N is overlapping with X/N on <if>`` for IPv6;
-``no interface LoopbackN`` of an absent loopback is silent; ``no interface`` of a
-physical port prints the invalid-input caret; an unknown one-word EXEC command prints the
-invalid-input caret (real IOS tries to resolve it as a host name). Not implemented:
-``show ipv6 interface`` (detail), VRFs, ``ip address dhcp``, ``eui-64``/``link-local``.
-All devices share fake-switches' fixed RSA host key.
-
-Measured (2-core test machine, Python 3.11.7, Twisted 26.10, netmiko 4.8; see
-``test_fifty_devices``): 50 devices in one process ready in 0.3-0.4 s from ``start()``
-(interpreter start and imports included; binding all 50 ports takes 0.04 s) with
-54.6 MiB RSS; one device 53.9 MiB, 200 devices 56.6 MiB (about 15 KiB per device, the
-rest is the interpreter with Twisted and fake-switches). Parsing the host key once per
-process (:mod:`tests.iossim.ssh`) is what makes this fast: fake-switches' stock
-``hook_to_reactor`` parses it per device, 35 ms each, 1.8 s for 50. Per device through
-netmiko (median of 10): connect + enable 0.27 s, 4-line ``send_config_set`` 0.11 s,
-``show ip interface`` + TextFSM 0.08 s, ``write memory`` 0.09 s. A fleet pass over 50
-devices (connect, enable, 3 shows with TextFSM, a push, save) took 4.0 s with 10
-threads, 3.0 s with 20; RSS then 57.5 MiB.
+Every router listens on port 22 of its own management addresses (198.19.X.N and
+2001:db8:ffXX::N) inside its own network namespace; building the bed needs root, as
+every lab does. ``DeviceSpec(name, username, password, secret, startup_config=[IOS
+lines], base_config, ports, faults, save_prompts, ipv6)``: every router boots with
+GigabitEthernet0/0 10.1.0.1/24 (up) and GigabitEthernet0/1 (unassigned, shutdown) unless
+``base_config`` says otherwise, then its ``startup_config`` (NVRAM content). The CLI the
+routers speak is described in `loopbackctl.lab.iossim`.
 """
 
-from .bed import BedError, ControlError, DeviceSpec, IosSimBed, SimDevice
+from __future__ import annotations
 
-__all__ = ["BedError", "ControlError", "DeviceSpec", "IosSimBed", "SimDevice"]
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+
+from loopbackctl.lab import netns, prereq
+from loopbackctl.lab.build import Lab, LabSpec
+from loopbackctl.lab.ios import ControlError, IosOptions, Simulator
+from loopbackctl.lab.iossim import DEFAULT_BASE_CONFIG
+
+__all__ = ["ControlError", "DeviceSpec", "IosSimBed", "SimDevice", "require_ios_bed"]
+
+
+def require_ios_bed() -> None:
+    """pytest.fail (never skip) when this machine cannot build simulated IOS routers."""
+    problems = [str(p) for p in prereq.missing(["cisco_ios"])]
+    from loopbackctl.lab.ios import unavailable
+
+    why = unavailable()
+    if why:
+        problems.append(why)
+    if problems:
+        pytest.fail("IOS test bed unavailable: " + "; ".join(problems), pytrace=False)
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One simulated router of a bed (see the module's docstring)."""
+
+    name: str
+    username: str = "admin"
+    password: str = "admin"
+    secret: str = "enable"
+    startup_config: Sequence[str] = ()
+    base_config: Sequence[str] | None = None
+    ports: Sequence[str] | None = None
+    faults: Sequence[Mapping[str, Any]] = ()
+    save_prompts: bool = False
+    ipv6: bool = True
+
+    def options(self) -> IosOptions:
+        base = DEFAULT_BASE_CONFIG if self.base_config is None else tuple(self.base_config)
+        return IosOptions(
+            username=self.username,
+            password=self.password,
+            secret=self.secret,
+            startup_config=tuple(self.startup_config),
+            base_config=tuple(base),
+            ports=None if self.ports is None else tuple(self.ports),
+            faults=tuple(self.faults),
+            save_prompts=self.save_prompts,
+            ipv6=self.ipv6,
+        )
+
+
+@dataclass(frozen=True)
+class SimDevice:
+    """Connection fields of a running simulated router."""
+
+    name: str
+    host: str
+    port: int
+    username: str
+    password: str
+    secret: str
+
+    def netmiko_params(self, **extra: Any) -> dict[str, Any]:
+        """Keyword arguments for ``netmiko.ConnectHandler``."""
+        return {
+            "device_type": "cisco_ios",
+            "host": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "secret": self.secret,
+            **extra,
+        }
+
+
+@dataclass
+class IosSimBed:
+    """Simulated routers in a lab of their own. Give ``devices`` or ``count`` (names
+    ``{prefix}1``..``{prefix}N``, default specs)."""
+
+    devices: Sequence[DeviceSpec] = ()
+    count: int = 0
+    prefix: str = "r"
+    startup_timeout: float = 60.0
+    lab: Lab | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        specs = list(self.devices)
+        specs += [DeviceSpec(f"{self.prefix}{i}") for i in range(1, self.count + 1)]
+        if not specs:
+            raise ValueError("a bed needs devices or count")
+        self.devices = specs
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> IosSimBed:
+        """Build the lab and wait until every router listens."""
+        require_ios_bed()
+        netns.sigterm_to_keyboard_interrupt()
+        spec = LabSpec.of(ios=[d.name for d in self.devices],
+                          ios_options={d.name: d.options() for d in self.devices})  # fmt: skip
+        self.lab = Lab(spec, start_timeout=self.startup_timeout).start()
+        return self
+
+    def __enter__(self) -> IosSimBed:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Tear the bed down: the simulator, namespaces, links and files."""
+        if self.lab is not None:
+            self.lab.close()
+
+    @property
+    def simulator(self) -> Simulator:
+        if self.lab is None:
+            raise RuntimeError("not started")
+        return self.lab.simulator
+
+    @property
+    def pid(self) -> int:
+        """PID of the simulator process."""
+        return self.simulator.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.simulator.alive
+
+    def kill(self) -> None:
+        """SIGKILL the simulator now (every router vanishes at once, like a crash)."""
+        self.simulator.kill()
+
+    def log_text(self) -> str:
+        return self.simulator.log_text()
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the simulator process."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    # -- devices ------------------------------------------------------------------
+
+    @property
+    def sim_devices(self) -> list[SimDevice]:
+        """Connection fields of every router, in spec order."""
+        assert self.lab is not None
+        return [
+            SimDevice(d.name, self.lab[d.name].ip4, self.lab[d.name].port, d.username,
+                      d.password, d.secret)
+            for d in self.devices
+        ]  # fmt: skip
+
+    def __getitem__(self, name: str) -> SimDevice:
+        for device in self.sim_devices:
+            if device.name == name:
+                return device
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[SimDevice]:
+        return iter(self.sim_devices)
+
+    def __len__(self) -> int:
+        return len(self.devices)
+
+    # -- control channel ----------------------------------------------------------
+
+    def control(self, op: str, timeout: float = 10.0, **fields: Any) -> Any:
+        return self.simulator.control(op, timeout, **fields)
+
+    def state(self, name: str) -> dict[str, Any]:
+        return self.simulator.state(name)
+
+    def interface(self, name: str, interface: str) -> dict[str, Any] | None:
+        return self.simulator.interface(name, interface)
+
+    def add_fault(
+        self,
+        name: str,
+        *,
+        action: str = "refuse",
+        match: str | None = None,
+        regex: str | None = None,
+        at_config_line: int | None = None,
+        message: str | None = None,
+        times: int | None = None,
+    ) -> int:
+        """See `loopbackctl.lab.iossim.core.Fault`."""
+        return self.simulator.add_fault(name, action=action, match=match, regex=regex,
+                                        at_config_line=at_config_line, message=message,
+                                        times=times)  # fmt: skip
+
+    def clear_faults(self, name: str) -> None:
+        self.simulator.clear_faults(name)
+
+    def apply(self, name: str, lines: Sequence[str]) -> str:
+        return self.simulator.apply(name, lines)
+
+    def run(self, name: str, command: str) -> str:
+        return self.simulator.run(name, command)
+
+    def switch(
+        self, name: str, *, save_prompts: bool | None = None, ipv6: bool | None = None
+    ) -> dict[str, bool]:
+        fields = {k: v for k, v in (("save_prompts", save_prompts), ("ipv6", ipv6))
+                  if v is not None}  # fmt: skip
+        return self.simulator.switch(name, **fields)
+
+    def drop_sessions(self, name: str) -> int:
+        return self.simulator.drop_sessions(name)
+
+    def reset(self, name: str) -> None:
+        self.simulator.reset(name)

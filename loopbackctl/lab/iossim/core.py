@@ -17,7 +17,7 @@ from fake_switches.cisco.cisco_core import BaseCiscoSwitchCore, CiscoShellSessio
 from fake_switches.switch_factory import DEFAULT_MAPPING, SwitchFactory
 from fake_switches.terminal import LoggingTerminalController, TerminalController
 
-from . import render
+from . import DEFAULT_BASE_CONFIG, DEFAULT_PORTS, render
 from .model import (
     SOURCE_NVRAM,
     SOURCE_UNSET,
@@ -36,16 +36,6 @@ from .processors import (
 )
 
 MODEL = "iossim_router"
-DEFAULT_PORTS = ("GigabitEthernet0/0", "GigabitEthernet0/1")
-#: Applied at boot before a device's own startup lines: one addressed, one unused port.
-DEFAULT_BASE_CONFIG = (
-    "interface GigabitEthernet0/0",
-    " ip address 10.1.0.1 255.255.255.0",
-    " no shutdown",
-    "interface GigabitEthernet0/1",
-    " no ip address",
-    " shutdown",
-)
 CONFIG_MODES = ("config", "config-if", "config-other")
 LOG_LIMIT = 5000
 FAULT_ACTIONS = ("refuse", "cut", "hang")

@@ -708,7 +708,7 @@ class IosInterfaceProcessor(IosCommandMixin, ConfigInterfaceCommandProcessor):  
     def _extra(self, what: str, args: Sequence[str]) -> None:
         """ip ospf PID area AREA / ip pim sparse-mode|dense-mode|sparse-dense-mode."""
         if what == "ospf":
-            ok = len(args) == 4 and args[1].isdigit() and args[2] == "area" and args[3]
+            ok = len(args) == 4 and args[1].isdigit() and args[2] == "area" and bool(args[3])
         else:
             ok = len(args) == 2 and args[1] in PIM_MODES
         if len(args) < (4 if what == "ospf" else 2):
