@@ -1,5 +1,7 @@
 """`loopbackctl lab`: up, status, down and reaping from the command line, the README's
-first set-up (apply and verify on a lab), two labs side by side, rehearsal twins.
+first set-up (apply and verify on a lab of Linux hosts, FRR routers and simulated IOS
+routers), two labs side by side, rehearsal twins (the shipped example; a mixed inventory
+with the user's own templates), a lab without the IOS simulator installed.
 
 `lab up` runs as a real subprocess (its keeper outlives it, as it does for a user); every
 test removes its labs with `lab down` even when it fails.
@@ -22,14 +24,18 @@ import pytest
 import yaml
 
 from loopbackctl.lab import netns, state
+from loopbackctl.lab.build import Lab
 from tests.bed.fixtures import require_linux_bed
+from tests.iossim import require_ios_bed
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "loopbackctl"]
 
 
-def run(argv: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1")
+def run(
+    argv: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", **(env or {}))
     return subprocess.run(
         argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -90,30 +96,36 @@ def up(tmp_path: Path, labs: list[Path], name: str, *argv: str) -> tuple[Path, s
 
 
 def test_up_apply_verify_down_leaves_nothing(tmp_path: Path, labs: list[Path]) -> None:
-    d, out = up(tmp_path, labs, "lab", "--hosts", "3", "--routers", "3")
+    require_ios_bed()
+    d, out = up(tmp_path, labs, "lab", "--hosts", "3", "--routers", "3", "--ios", "3")
     prefix = str(pointer(d)["prefix"])
     assert out.startswith(f"lab {prefix} up in ")
-    assert "3 Linux host(s), 3 FRR router(s)" in out
+    assert "3 Linux host(s), 3 FRR router(s), 3 IOS router(s)" in out
     apply, verify, down = printed_commands(out)
     assert down[-3:] == ["down", "--dir", "lab"]
     assert sorted(p.name for p in d.iterdir()) == [
         "README.md", "id_ed25519", "id_ed25519.pub", "inventory", "known_hosts", "lab.json"
     ]  # fmt: skip
     hosts = yaml.safe_load((d / "inventory" / "hosts.yaml").read_text())
-    assert set(hosts) == {"h1", "h2", "h3", "r1", "r2", "r3"}
+    assert set(hosts) == {"h1", "h2", "h3", "r1", "r2", "r3", "ios1", "ios2", "ios3"}
     assert "not in the inventory" not in out
+    groups = yaml.safe_load((d / "inventory" / "groups.yaml").read_text())
+    secret = groups["lab_ios"]["connection_options"]["netmiko"]["extras"]["secret"]
+    assert secret and secret not in out
 
     status = lab(tmp_path, "status")
     assert status.returncode == 0, status.stdout
-    assert "healthy" in status.stdout and status.stdout.count(" ok ") == 6
+    assert "healthy" in status.stdout and status.stdout.count(" ok ") == 9
 
-    # apply has work on some devices (h2 and r2 lack their IPv6 loopback, h3 and r3 both),
-    # none on h1 and r1.
+    # apply has work on some devices (h2, r2 and ios2 lack their IPv6 loopback, h3, r3 and
+    # ios3 both), none on h1, r1 and ios1.
     first = run([*apply, "--format", "json"], tmp_path)
     assert first.returncode == 0, first.stderr
+    assert secret not in first.stdout + first.stderr
     report = {h["name"]: h for h in json.loads(first.stdout)["hosts"]}
     assert {n: h["status"] for n, h in report.items()} == {
-        "h1": "ok", "h2": "changed", "h3": "changed", "r1": "ok", "r2": "changed", "r3": "changed"
+        "h1": "ok", "h2": "changed", "h3": "changed", "r1": "ok", "r2": "changed", "r3": "changed",
+        "ios1": "ok", "ios2": "changed", "ios3": "changed",
     }  # fmt: skip
     assert len(report["h3"]["changes"]) == 2
     assert [c for c in report["r3"]["changes"] if c.startswith("lo: add")] == [
@@ -122,9 +134,17 @@ def test_up_apply_verify_down_leaves_nothing(tmp_path: Path, labs: list[Path]) -
     assert run(verify, tmp_path).returncode == 0
     again = run([*apply, "--format", "json"], tmp_path)
     assert {h["status"] for h in json.loads(again.stdout)["hosts"]} == {"ok"}
+    sim = Lab.attach(state.BASE_DIR / prefix).simulator
+    ios3 = sim.state("ios3")
+    loopback0 = next(i for i in ios3["interfaces"] if i["name"] == "Loopback0")
+    assert [a["address"] for a in loopback0["ipv4"]] == [hosts["ios3"]["data"]["loopbacks"][0][
+        "addresses"][0].split("/")[0]]  # fmt: skip
+    assert ios3["saved"] is True
 
     pids = lab_pids(prefix)
-    assert len(pids) >= 6 + 3 * 3 + 1  # sshd each, zebra/ospfd/staticd each, the keeper
+    # sshd each, FRR's daemons, the IOS simulator, the keeper
+    assert len(pids) >= 6 + 3 * 3 + 1 + 1
+    assert sim.pid in pids
     assert kernel_names(prefix)
     res = run(down, tmp_path)
     assert res.returncode == 0, res.stderr
@@ -164,7 +184,8 @@ def test_two_labs_side_by_side(tmp_path: Path, labs: list[Path]) -> None:
 def test_a_lab_whose_keeper_was_killed_is_reaped_by_the_next_lab_up(
     tmp_path: Path, labs: list[Path]
 ) -> None:
-    a, _ = up(tmp_path, labs, "a", "--hosts", "2", "--routers", "2")
+    require_ios_bed()
+    a, _ = up(tmp_path, labs, "a", "--hosts", "2", "--routers", "2", "--ios", "1")
     prefix = str(pointer(a)["prefix"])
     keeper = state.Owner.read(state.BASE_DIR / prefix)
     assert keeper is not None and keeper.is_keeper(state.BASE_DIR / prefix)
@@ -262,6 +283,19 @@ def test_refusals_exit_2_with_one_sentence(
     (tmp_path / "full" / "notes.txt").write_text("mine\n")
     assert "full is not empty" in refused("lab", "up", "--dir", "full")
     assert "drop --hosts" in refused("lab", "up", "--from", "inventory", "--hosts", "2")
+    assert "drop --hosts/--routers/--ios" in refused(
+        "lab", "up", "--from", "inventory", "--ios", "1"
+    )
+    ios = kinds.kind("cisco_ios")
+    monkeypatch.setitem(
+        kinds.registry(),
+        "cisco_ios",
+        dataclasses.replace(ios, unavailable=lambda: "the IOS simulator is not installed"),
+    )
+    assert refused("lab", "up", "--hosts", "0", "--routers", "0", "--ios", "2") == (
+        "loopbackctl: error: no IOS routers: the IOS simulator is not installed; "
+        "the lab runs without them"
+    )
     frr = kinds.kind("frr")
     monkeypatch.setitem(
         kinds.registry(), "frr", dataclasses.replace(frr, needs=(("/nonexistent/zebra", "frr"),))
@@ -286,13 +320,18 @@ def test_refusals_exit_2_with_one_sentence(
 
 
 def test_twin_of_the_shipped_example_converges(tmp_path: Path, labs: list[Path]) -> None:
+    """The example's IOS routers r1, r2 become simulated IOS routers, web1 and web2 Linux
+    hosts; apply converges all four (with $LOOPBACKCTL_SECRET set to a production value,
+    which the twin never uses) and verify finds them clean."""
+    require_ios_bed()
     source = ROOT / "inventory"
     d, out = up(tmp_path, labs, "twin", "--from", str(source))
-    assert "left out of the twin" in out and "r1 (cisco_ios), r2 (cisco_ios)" in out
+    assert "left out of the twin" not in out
+    assert "2 Linux host(s), 2 IOS router(s)" in out
     inv = d / "inventory"
     hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
     original = yaml.safe_load((source / "hosts.yaml").read_text())
-    assert set(hosts) == {"web1", "web2"}
+    assert set(hosts) == {"r1", "r2", "web1", "web2"}
     for name, entry in hosts.items():
         assert entry["groups"] == original[name]["groups"]
         assert entry["data"]["loopbacks"] == original[name]["data"]["loopbacks"]
@@ -302,14 +341,22 @@ def test_twin_of_the_shipped_example_converges(tmp_path: Path, labs: list[Path])
         assert (inv / f).read_bytes() == (source / f).read_bytes()
 
     apply, verify, _ = printed_commands(out)
-    res = run([*apply, "--format", "json"], tmp_path)
+    prod = {"LOOPBACKCTL_SECRET": "production-secret", "LOOPBACKCTL_PASSWORD": "production-pw"}
+    res = run([*apply, "--format", "json"], tmp_path, env=prod)
     assert res.returncode == 0, res.stdout + res.stderr
     assert {h["name"]: h["status"] for h in json.loads(res.stdout)["hosts"]} == {
-        "web1": "changed", "web2": "changed"
+        "r1": "changed", "r2": "changed", "web1": "changed", "web2": "changed"
     }  # fmt: skip
-    assert run(verify, tmp_path).returncode == 0
-    # web2 persisted into its own /etc/netplan, never this machine's.
+    assert run(verify, tmp_path, env=prod).returncode == 0
     prefix = str(pointer(d)["prefix"])
+    r1 = Lab.attach(state.BASE_DIR / prefix).simulator.state("r1")
+    by_name = {i["name"]: i for i in r1["interfaces"]}
+    assert [a["address"] for a in by_name["Loopback1"]["ipv4"]] == ["10.255.1.1", "10.255.2.1"]
+    assert by_name["Loopback0"]["description"] == "router-id"
+    assert by_name["Loopback0"]["ipv6"] == ["2001:DB8:FF::1/128"]
+    assert r1["saved"] is True
+    assert "production" not in json.dumps(r1["command_log"])
+    # web2 persisted into its own /etc/netplan, never this machine's.
     web2 = next(
         n for n in state.read_state(state.BASE_DIR / prefix)["nodes"] if n["name"] == "web2"
     )
@@ -339,3 +386,98 @@ def test_down_removes_the_files_of_a_lab_that_is_already_gone(
     assert "lab lb0000ff was already gone" in out
     assert "kept in" in out and "notes.txt" in out
     assert sorted(p.name for p in (tmp_path / "old").iterdir()) == ["notes.txt"]
+
+
+MIXED_HOSTS = {
+    "srv1": {"hostname": "srv1.prod.example", "groups": ["servers"], "data": {
+        "loopbacks": [{"name": "lo", "addresses": ["198.18.220.1/32", "2001:db8:220::1/128"]}]}},
+    "core1": {"hostname": "core1.prod.example", "groups": ["core"], "data": {"loopbacks": [
+        {"name": "Loopback0", "description": "router-id",
+         "addresses": ["10.255.0.1/32", "2001:db8:ff::1/128"]},
+        {"name": "Loopback10", "addresses": ["10.255.10.1/32", "10.255.11.1/32"]}]}},
+    "edge1": {"hostname": "edge1.prod.example", "platform": "cisco_xe", "groups": ["core"],
+              "data": {"loopbacks": [{"name": "Loopback0", "addresses": ["10.255.0.2/32"]}]}},
+}  # fmt: skip
+MIXED_GROUPS = {
+    "servers": {"platform": "linux", "username": "deploy"},
+    "core": {"platform": "cisco_ios", "username": "netops", "data": {"site": "par1"},
+             "connection_options": {"netmiko": {"extras": {"ssh_config_file": "/prod/ssh"}}}},
+}  # fmt: skip
+
+
+def test_twin_of_a_mixed_inventory_rehearses_apply_with_the_users_templates(
+    tmp_path: Path, labs: list[Path]
+) -> None:
+    """Linux, IOS and IOS-XE hosts (production names, production credentials in the
+    environment): the twin builds all three; apply with the user's template override
+    (an OSPF line on every IOS loopback) converges, a second apply sends nothing, verify
+    is clean. (FRR hosts join once loopbackctl has an frr platform.)"""
+    from tests.test_ios_remediation import extras_template
+
+    require_ios_bed()
+    prod = tmp_path / "prod"
+    prod.mkdir()
+    (prod / "hosts.yaml").write_text(yaml.safe_dump(MIXED_HOSTS, sort_keys=False))
+    (prod / "groups.yaml").write_text(yaml.safe_dump(MIXED_GROUPS, sort_keys=False))
+    (prod / "defaults.yaml").write_text("data:\n  command_timeout: 20\n")
+    templates = extras_template(tmp_path / "templates", "ip ospf 1 area 0")
+    d, out = up(tmp_path, labs, "twin", "--from", str(prod))
+    assert "1 Linux host(s), 2 IOS router(s)" in out and "left out" not in out
+    apply, verify, _ = printed_commands(out)
+    with_templates = [*CLI, "--templates", str(templates), *apply[len(CLI) :]]
+    env = {"LOOPBACKCTL_SECRET": "production-secret", "LOOPBACKCTL_PASSWORD": "production-pw"}
+    res = run([*with_templates, "--format", "json"], tmp_path, env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    report = {h["name"]: h for h in json.loads(res.stdout)["hosts"]}
+    assert {n: (h["platform"], h["status"]) for n, h in report.items()} == {
+        "srv1": ("linux", "changed"), "core1": ("cisco_ios", "changed"),
+        "edge1": ("cisco_xe", "changed"),
+    }  # fmt: skip
+    assert "ip ospf 1 area 0" in report["core1"]["commands"]
+    again = run([*with_templates, "--format", "json"], tmp_path, env=env)
+    assert {h["name"]: (h["status"], h["commands"]) for h in json.loads(again.stdout)["hosts"]} == {
+        "srv1": ("ok", []), "core1": ("ok", []), "edge1": ("ok", [])
+    }  # fmt: skip
+    checked = run([*CLI, "--templates", str(templates), *verify[len(CLI) :]], tmp_path, env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    sim = Lab.attach(state.BASE_DIR / str(pointer(d)["prefix"])).simulator
+    core1 = {i["name"]: i for i in sim.state("core1")["interfaces"]}
+    assert core1["Loopback10"]["extras"] == ["ip ospf 1 area 0"]
+    assert [a["address"] for a in core1["Loopback10"]["ipv4"]] == ["10.255.10.1", "10.255.11.1"]
+    lab_host = yaml.safe_load((d / "inventory" / "hosts.yaml").read_text())["srv1"]["hostname"]
+    assert lab_host.startswith("198.19.")
+    assert (d / "inventory" / "groups.yaml").read_bytes() == (prod / "groups.yaml").read_bytes()
+
+
+def test_lab_up_without_the_simulator_installed_runs_without_ios(
+    tmp_path: Path, labs: list[Path]
+) -> None:
+    """fake-switches cannot be imported (a finder refuses it, as if it were not
+    installed): `lab up --ios 2` says so in one line and builds the rest."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Blocker:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'fake_switches':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Blocker())\n"
+    )
+    d = tmp_path / "noios"
+    labs.append(d)
+    env = dict(os.environ, PYTHONPATH=f"{blocker}:{ROOT}", NO_COLOR="1")
+    res = subprocess.run([*CLI, "lab", "up", "--dir", "noios", "--hosts", "1", "--routers", "0",
+                          "--ios", "2"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300, check=False)  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    notes = [line for line in res.stdout.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: no IOS routers: the IOS simulator is not installed (no Python module "
+        "fake_switches): pip install 'loopbackctl[lab]' && pip install --no-deps "
+        "fake-switches==1.5.0; the lab runs without them"
+    ]
+    assert "1 Linux host(s)," in res.stdout and "IOS router(s)" not in res.stdout
+    assert set(yaml.safe_load((d / "inventory" / "hosts.yaml").read_text())) == {"h1"}
+    assert lab(tmp_path, "status", "--dir", "noios").returncode == 0

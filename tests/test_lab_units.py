@@ -1,9 +1,13 @@
 """The lab's pure parts: the address plan, name patterns, the lab inventory, the twin's
-connection override (no root needed)."""
+connection override, the IOS routers' configuration (no root needed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +15,23 @@ import yaml
 
 from loopbackctl import platforms
 from loopbackctl.errors import InventoryError
-from loopbackctl.lab import addresses, fabric, frr, inventory, state, twin
+from loopbackctl.lab import addresses, fabric, frr, inventory, ios, kinds, state, twin
 from loopbackctl.lab.addresses import Slot, pick_slots, slots_needed
 from loopbackctl.lab.errors import LabError
 from loopbackctl.lab.node import Node
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+NO_SIMULATOR = "the IOS simulator is not installed (no Python module fake_switches): pip ..."
+
+
+@pytest.fixture
+def ios_available(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The IOS kind as on a machine with the simulator installed (whatever this one has)."""
+    k = dataclasses.replace(kinds.kind("cisco_ios"), unavailable=lambda: None)
+    monkeypatch.setitem(kinds.registry(), "cisco_ios", k)
+    yield
 
 
 def node(name: str, kind: str = "linux", index: int = 1, slot: int = 7, host: int = 1) -> Node:
@@ -33,6 +48,7 @@ def node(name: str, kind: str = "linux", index: int = 1, slot: int = 7, host: in
         dir=Path("/nonexistent") / name,
         key_file=Path("/lab/id_ed25519"),
         known_hosts=Path("/lab/known_hosts"),
+        username=kinds.kind(kind).username,
     )
 
 
@@ -71,6 +87,7 @@ def test_name_patterns_are_exact() -> None:
         assert not state.PREFIX_RE.fullmatch(bad)
     ns, links = state.netns_pattern("lb0a1b2c"), state.link_pattern("lb0a1b2c")
     assert ns.fullmatch("lb0a1b2ch1") and ns.fullmatch("lb0a1b2cr1000")
+    assert ns.fullmatch("lb0a1b2ci7")  # IOS routers
     assert not ns.fullmatch("lb0a1b2ch0") and not ns.fullmatch("lb0a1b2ch10000")
     assert not ns.fullmatch("lb0a1b2cx1") and not ns.fullmatch("lb0a1b2ch1x")
     assert links.fullmatch("lb0a1b2cv1") and links.fullmatch("lb0a1b2cb0")
@@ -129,35 +146,100 @@ def test_frr_config_and_topology() -> None:
     assert "router ospf6\n ospf6 router-id 198.18.7.1\n" in text
 
 
-def test_twin_connection_wins_over_every_group(tmp_path: Path) -> None:
+def _source(tmp_path: Path) -> Path:
     src = tmp_path / "src"
     src.mkdir()
     (src / "hosts.yaml").write_text(yaml.safe_dump({
         "web": {"hostname": "203.0.113.5", "port": 2222, "password": "p", "groups": ["g"],
                 "data": {"loopbacks": [{"name": "lo", "addresses": ["198.18.200.9/32"]}],
                          "persist": "netplan", "netplan_dir": "/srv/netplan"}},
-        "edge": {"hostname": "203.0.113.6", "platform": "cisco_ios", "username": "u"},
-        "mx1": {"hostname": "203.0.113.7", "platform": "junos"},
-    }))  # fmt: skip
+        "edge": {"hostname": "203.0.113.6", "groups": ["core"], "data": {"loopbacks": [
+            {"name": "Loopback0", "addresses": ["10.255.0.9/32"], "description": "rid"}]}},
+        "pe": {"hostname": "203.0.113.7", "platform": "cisco_xe", "username": "u"},
+        "mx1": {"hostname": "203.0.113.8", "platform": "junos"},
+    }, sort_keys=False))  # fmt: skip
     (src / "groups.yaml").write_text(yaml.safe_dump({
         "g": {"platform": "linux", "username": "ops", "connection_options": {"netmiko": {
             "hostname": "203.0.113.99", "port": 2200,
             "extras": {"ssh_config_file": "/prod/ssh_config", "key_file": "/prod/key"}}}},
+        "core": {"platform": "cisco_ios", "username": "netops", "password": "prod-pw",
+                 "connection_options": {"netmiko": {"port": 2022, "extras": {
+                     "secret": "prod-secret", "key_file": "/prod/key"}}}},
     }))  # fmt: skip
+    return src
+
+
+def test_twin_connection_wins_over_every_group(tmp_path: Path, ios_available: None) -> None:
+    """Linux and IOS hosts resolve to their lab devices: address, port, user, key, and the
+    lab's enable secret, whatever the groups, the defaults or $LOOPBACKCTL_SECRET say."""
+    from loopbackctl import inventory as loader
+    from loopbackctl.transport import credentials
+
+    src = _source(tmp_path)
     plan = twin.plan(str(src))
-    assert plan.devices == (("linux", "web"),)
-    assert plan.skipped == (("edge", "cisco_ios"), ("mx1", "junos"))
-    assert "edge (cisco_ios)" in plan.notes()[0] and "mx1 (junos)" in plan.notes()[0]
-    web = node("web")
-    twin.write(plan, [web], tmp_path / "twin", Path("/lab/id_ed25519"))
-    entry = yaml.safe_load((tmp_path / "twin" / "hosts.yaml").read_text())["web"]
+    assert plan.devices == (("linux", "web"), ("cisco_ios", "edge"), ("cisco_ios", "pe"))
+    assert plan.skipped == (("mx1", "junos", "loopbackctl does not manage them"),)
+    assert plan.notes() == ["left out of the twin (loopbackctl does not manage them): mx1 (junos)"]
+    web, edge, pe = node("web"), node("edge", "cisco_ios", 1, host=2), node("pe", "cisco_ios", 2, 3)
+    extras = {"cisco_ios": {"secret": "lab-secret"}}
+    written = twin.write(plan, [web, edge, pe], tmp_path / "twin", Path("/lab/id_ed25519"), extras)
+    hosts = yaml.safe_load((tmp_path / "twin" / "hosts.yaml").read_text())
+    entry = hosts["web"]
     assert entry["connection_options"] == {"netmiko": {
         "hostname": web.ip4, "port": 22, "username": "root",
         "extras": {"key_file": "/lab/id_ed25519", "allow_agent": False}}}  # fmt: skip
     assert "password" not in entry
     assert entry["data"]["loopbacks"] == [{"name": "lo", "addresses": ["198.18.200.9/32"]}]
     assert entry["data"]["netplan_dir"] in ("/etc/netplan", str(web.netplan_dir))
+    assert hosts["edge"]["connection_options"] == {"netmiko": {
+        "hostname": edge.ip4, "port": 22, "username": "admin",
+        "extras": {"key_file": "/lab/id_ed25519", "allow_agent": False,
+                   "secret": "lab-secret"}}}  # fmt: skip
+    assert hosts["edge"]["groups"] == ["core"] and "netplan_dir" not in hosts["edge"]["data"]
+    assert hosts["pe"]["platform"] == "cisco_xe"  # an IOS-XE host: a simulated IOS router
     assert (tmp_path / "twin" / "groups.yaml").read_bytes() == (src / "groups.yaml").read_bytes()
+    assert stat.S_IMODE(os.stat(written[0]).st_mode) == 0o600  # it holds the lab's secret
+    inv, _ = loader.load(str(tmp_path / "twin"))
+    env = {"LOOPBACKCTL_SECRET": "prod-env-secret", "LOOPBACKCTL_PASSWORD": "prod-env-pw"}
+    creds = credentials.resolve(inv.hosts["edge"], env)
+    assert (creds.hostname, creds.port, creds.username, creds.key_file, creds.secret) == (
+        edge.ip4,
+        22,
+        "admin",
+        "/lab/id_ed25519",
+        "lab-secret",
+    )
+    assert inv.hosts["edge"].loopbacks[0].description == "rid"
+
+
+def test_twin_leaves_ios_out_without_the_simulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    k = dataclasses.replace(kinds.kind("cisco_ios"), unavailable=lambda: NO_SIMULATOR)
+    monkeypatch.setitem(kinds.registry(), "cisco_ios", k)
+    plan = twin.plan(str(_source(tmp_path)))
+    assert plan.devices == (("linux", "web"),)
+    assert plan.notes() == [
+        f"left out of the twin ({NO_SIMULATOR}): edge (cisco_ios), pe (cisco_xe)",
+        "left out of the twin (loopbackctl does not manage them): mx1 (junos)",
+    ]
+    (tmp_path / "ios-only").mkdir()
+    (tmp_path / "ios-only" / "hosts.yaml").write_text(
+        "r: {hostname: 192.0.2.1, platform: cisco_ios}\n"
+    )
+    with pytest.raises(LabError, match=r"no host of a platform the lab can build.*fake_switches"):
+        twin.plan(str(tmp_path / "ios-only"))
+
+
+def test_twin_check_refuses_a_secret_that_is_not_the_labs(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yaml").write_text(yaml.safe_dump({"edge": {
+        "hostname": "198.19.7.1", "platform": "cisco_ios", "username": "admin",
+        "connection_options": {"netmiko": {"extras": {"key_file": "/lab/id_ed25519",
+                                                      "secret": "prod"}}}}}))  # fmt: skip
+    edge = node("edge", "cisco_ios")
+    extras = {"cisco_ios": {"secret": "lab-secret"}}
+    with pytest.raises(LabError, match="would not use the lab's secret"):
+        twin.check(tmp_path, {"edge": edge}, Path("/lab/id_ed25519"), extras)
 
 
 def test_twin_check_refuses_a_host_that_would_leave_the_lab(tmp_path: Path) -> None:
@@ -176,10 +258,10 @@ def test_twin_of_an_invalid_inventory_is_refused_like_validate(tmp_path: Path) -
 
 
 def test_twin_with_routers_when_an_frr_platform_exists(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ios_available: None
 ) -> None:
     """Until the FRR platform lands, a stand-in registered under that name (Linux's rules)
-    lets the twin's router path run: FRR hosts become routers, IOS stays out."""
+    lets the twin's router path run: FRR hosts become FRR routers, IOS hosts IOS routers."""
     stand_in = platforms.PLATFORMS["linux"].__class__(
         **{**platforms.PLATFORMS["linux"].__dict__, "name": "frr", "title": "FRR stand-in"}
     )
@@ -191,5 +273,116 @@ def test_twin_with_routers_when_an_frr_platform_exists(
         "pe1": {"hostname": "192.0.2.4", "platform": "cisco_ios"},
     }, sort_keys=False))  # fmt: skip
     plan = twin.plan(str(tmp_path))
-    assert plan.devices == (("linux", "h"), ("frr", "core1"), ("frr", "core2"))
-    assert plan.skipped == (("pe1", "cisco_ios"),)
+    assert plan.devices == (
+        ("linux", "h"), ("frr", "core1"), ("frr", "core2"), ("cisco_ios", "pe1")
+    )  # fmt: skip
+    assert plan.skipped == ()
+
+
+# ------------------------------------------------------------------------- IOS routers
+
+
+def test_ios_router_boots_with_management_and_seeded_loopback() -> None:
+    r = node("ios2", "cisco_ios", 2, host=5)
+    assert ios.management_config(r) == [
+        "interface GigabitEthernet0/0",
+        " description management",
+        " ip address 198.19.7.5 255.255.255.0",
+        " ipv6 address 2001:db8:ff07::5/64",
+        " no shutdown",
+        "interface GigabitEthernet0/1",
+        " no ip address",
+        " shutdown",
+    ]
+    assert " ipv6 address 2001:db8:ff07::5/64" not in ios.management_config(r, ipv6=False)
+    seeded = inventory.seeded(r)
+    assert ios.loopback_config(seeded) == [
+        "interface Loopback0",
+        " ip address 198.18.7.5 255.255.255.255",
+    ]
+    both = [r.loopback4, ipaddress.IPv4Interface("198.18.9.1/32"), r.loopback6]
+    assert ios.loopback_config(both) == [
+        "interface Loopback0",
+        " ip address 198.18.7.5 255.255.255.255",
+        " ip address 198.18.9.1 255.255.255.255 secondary",
+        " ipv6 address 2001:db8:fe07::5/128",
+    ]
+    assert ios.loopback_config([]) == []
+
+
+def test_lab_inventory_of_ios_routers_validates(tmp_path: Path) -> None:
+    """IOS routers: Loopback0, user admin with the lab's key, the lab's enable secret in a
+    group file readable by its owner only (validate warns about it, and never prints it)."""
+    from loopbackctl import inventory as loader
+    from loopbackctl.transport import credentials
+
+    nodes = [node("h1")] + [node(f"ios{i}", "cisco_ios", i, host=i + 1) for i in (1, 2, 3)]
+    extras = {"cisco_ios": {"secret": "s3cr3t-lab"}}
+    hosts, groups = inventory.lab_documents(
+        nodes, tmp_path / "id_ed25519", ["linux", "cisco_ios"], extras
+    )
+    assert hosts["ios3"]["data"]["loopbacks"] == [
+        {"name": "Loopback0", "addresses": ["198.18.7.4/32", "2001:db8:fe07::4/128"]}
+    ]
+    assert groups["lab_ios"] == {
+        "platform": "cisco_ios",
+        "username": "admin",
+        "connection_options": {"netmiko": {"extras": {
+            "key_file": str(tmp_path / "id_ed25519"), "secret": "s3cr3t-lab"}}},
+    }  # fmt: skip
+    written = inventory.write(tmp_path / "inv", hosts, groups)
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in written}
+    assert modes == {"hosts.yaml": 0o644, "groups.yaml": 0o600}
+    inv, warnings = loader.load(str(tmp_path / "inv"))
+    assert list(inv.hosts) == ["h1", "ios1", "ios2", "ios3"]
+    assert [w.message for w in warnings] == [
+        "plaintext secret in the inventory; remove it and set LOOPBACKCTL_SECRET"
+    ]
+    assert "s3cr3t-lab" not in str(warnings[0])
+    creds = credentials.resolve(inv.hosts["ios2"], {})
+    assert (creds.username, creds.secret, creds.password) == ("admin", "s3cr3t-lab", None)
+    seeded = {n.name: [str(a) for a in inventory.seeded(n)] for n in nodes[1:]}
+    assert seeded == {"ios1": ["198.18.7.2/32", "2001:db8:fe07::2/128"],
+                      "ios2": ["198.18.7.3/32"], "ios3": []}  # fmt: skip
+
+
+def test_lab_up_without_the_simulator_runs_without_ios(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--ios K` where the simulator is not installed: one note, the rest is built; with
+    nothing else to build, the note is the refusal."""
+    from loopbackctl.errors import UsageError
+    from loopbackctl.lab import prereq, service
+
+    k = dataclasses.replace(kinds.kind("cisco_ios"), unavailable=lambda: NO_SIMULATOR)
+    monkeypatch.setitem(kinds.registry(), "cisco_ios", k)
+    monkeypatch.setattr(prereq, "require", lambda *a, **kw: None)  # no root needed here
+    plan = service.prepare(service.UpRequest(dir=str(tmp_path / "a"), hosts=2, routers=0, ios=3))
+    assert plan.devices == (("linux", "h1"), ("linux", "h2"))
+    assert plan.notes == (f"no IOS routers: {NO_SIMULATOR}; the lab runs without them",)
+    with pytest.raises(UsageError) as refused:
+        service.prepare(service.UpRequest(dir=str(tmp_path / "b"), hosts=0, routers=0, ios=2))
+    assert str(refused.value) == plan.notes[0]
+    monkeypatch.setitem(
+        kinds.registry(), "cisco_ios", dataclasses.replace(k, unavailable=lambda: None)
+    )
+    plan = service.prepare(service.UpRequest(dir=str(tmp_path / "c"), hosts=1, routers=0, ios=2))
+    assert plan.devices == (("linux", "h1"), ("cisco_ios", "ios1"), ("cisco_ios", "ios2"))
+    assert plan.notes == ()
+
+
+def test_the_simulator_is_found_or_named_with_its_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def without(name: str, *args: object) -> object:
+        return None if name == "tftpy" else real(name)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without)
+    assert ios.unavailable() == (
+        "the IOS simulator is not installed (no Python module tftpy): "
+        "pip install 'loopbackctl[lab]' && pip install --no-deps fake-switches==1.5.0"
+    )

@@ -25,14 +25,16 @@ def run(args: argparse.Namespace) -> int:
 def up(args: argparse.Namespace) -> int:
     from loopbackctl.lab import service
 
-    if args.source and (args.hosts is not None or args.routers is not None):
-        raise UsageError("--from builds the devices of that inventory: drop --hosts/--routers")
+    if args.source and (args.hosts, args.routers, args.ios) != (None, None, None):
+        raise UsageError(
+            "--from builds the devices of that inventory: drop --hosts/--routers/--ios"
+        )
     default = service.UpRequest()
     req = service.UpRequest(
         dir=args.dir,
         hosts=default.hosts if args.hosts is None else args.hosts,
         routers=default.routers if args.routers is None else args.routers,
-        ios=args.ios,
+        ios=default.ios if args.ios is None else args.ios,
         source=args.source,
     )
     result = service.up(req)
@@ -52,7 +54,7 @@ def _summary(result: UpResult) -> str:
         f"  files in {result.dir}: inventory/, id_ed25519, known_hosts, README.md",
     ]
     if len(result.devices) <= SHOW_DEVICES:
-        lines += [f"  {d.name:<12} {d.kind:<6} {d.address}" for d in result.devices]
+        lines += [f"  {d.name:<12} {d.kind:<9} {d.address}" for d in result.devices]
     return "\n".join(lines)
 
 
@@ -73,7 +75,7 @@ def status(args: argparse.Namespace) -> int:
     print(_status_line(found))
     for d in found.devices:
         mark = "ok" if d.ok else "FAIL"
-        print(f"  {d.name:<12} {d.kind:<6} {d.address:<16} {d.netns:<13} {mark:<4} {d.detail}")
+        print(f"  {d.name:<12} {d.kind:<9} {d.address:<16} {d.netns:<13} {mark:<4} {d.detail}")
     return EXIT_OK if found.ok else EXIT_FAIL
 
 

@@ -159,10 +159,12 @@ def _add_lab(sub: Any) -> None:
     actions = lab.add_subparsers(dest="lab_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
     dir_help = "the lab's directory: inventory, key, known_hosts (default ./lab)"
-    up = actions.add_parser("up", help="build Linux hosts and FRR routers, write DIR")
+    up = actions.add_parser("up", help="build Linux hosts, FRR and IOS routers, write DIR")
     up.add_argument("--hosts", type=_count, default=None, help="Linux hosts (default 3)")
     up.add_argument("--routers", type=_count, default=None, help="FRR routers (default 3)")
-    up.add_argument("--ios", type=_count, default=0, help="simulated IOS routers")
+    up.add_argument(
+        "--ios", type=_count, default=None, help="simulated IOS routers (default 0; needs [lab])"
+    )
     up.add_argument("--dir", default="lab", help=dir_help)
     up.add_argument(
         "--from",

@@ -1,11 +1,12 @@
 """`lab up`, `lab down` and `lab status`, as functions that return data (the cli prints).
 
 `up` checks what it can at once (root, packages, the directory, a twin's source
-inventory: exit 2 before anything is built), then starts the lab's builder,
+inventory: exit 2 before anything is built; IOS routers without the simulator installed
+are left out, with one line saying so), then starts the lab's builder,
 ``python -m loopbackctl.lab.keeper build``, in a session of its own. The builder builds
 the lab, writes its directory, reports one JSON line on its stdout and stays on as the
-lab's keeper: the owner of the lab, and the parent that reaps its sshd and FRR
-processes, until `lab down`. Ctrl-C during `up` stops the builder, which tears down what
+lab's keeper: the owner of the lab, and the parent that reaps its sshd, FRR and IOS
+simulator processes, until `lab down`. Ctrl-C during `up` stops the builder, which tears down what
 it built. A builder whose report cannot be delivered (the `up` process died) tears down
 too.
 """
@@ -29,14 +30,10 @@ from loopbackctl.errors import UsageError
 from loopbackctl.lab import health, inventory, netns, prereq, state, twin, workspace
 from loopbackctl.lab.build import Lab, LabSpec
 from loopbackctl.lab.errors import LabError
-from loopbackctl.lab.kinds import registry
+from loopbackctl.lab.kinds import kind, registry
 from loopbackctl.lab.node import Node
 
 DEFAULT_DIR = "lab"
-IOS_NOTE = (
-    "no IOS routers: the IOS simulator is not part of loopbackctl.lab yet, "
-    "so the lab runs without them"
-)
 # Every file a lab may write into its directory (listed before any is written, so a
 # teardown at any point removes exactly these).
 FILES = (
@@ -83,7 +80,7 @@ class UpResult:
     dir: str
     seconds: float
     devices: tuple[Device, ...]
-    kinds: str  # "3 Linux host(s), 3 FRR router(s)"
+    kinds: str  # "3 Linux host(s), 3 FRR router(s), 2 IOS router(s)"
     slots: tuple[str, ...]
     notes: tuple[str, ...] = ()
     commands: tuple[str, ...] = field(default=())
@@ -100,22 +97,46 @@ class UpResult:
         return cls(**data)
 
 
-def prepare(req: UpRequest) -> twin.TwinPlan | None:
+@dataclass(frozen=True)
+class Plan:
+    """What `lab up` builds: its devices (kind, name), a twin's plan, and notes (one line
+    each) on what it leaves out."""
+
+    devices: tuple[tuple[str, str], ...]
+    twin_plan: twin.TwinPlan | None
+    notes: tuple[str, ...]
+
+
+def prepare(req: UpRequest) -> Plan:
     """Everything that can be refused before building (UsageError / LabUnavailable /
-    InventoryError, all exit 2); the twin's plan when `source` is given."""
+    InventoryError, all exit 2); IOS routers are left out, with a note, when the
+    simulator is not installed."""
     if req.hosts < 0 or req.routers < 0 or req.ios < 0:
         raise UsageError("--hosts, --routers and --ios take 0 or more")
+    notes: list[str] = []
     tp = twin.plan(req.source) if req.source else None
-    spec = _spec(req, tp, None)
-    if not spec.devices:
-        raise UsageError("a lab needs at least one host or router (--hosts, --routers)")
+    if tp is not None:
+        devices = tp.devices
+        notes += tp.notes()
+    else:
+        ios = req.ios
+        why = kind("cisco_ios").unavailable() if ios else None
+        if why is not None:
+            notes.append(f"no IOS routers: {why}; the lab runs without them")
+            ios = 0
+        devices = LabSpec.numbered(req.hosts, req.routers, ios).devices
+    if not devices:
+        raise UsageError(notes[0] if notes else "a lab needs at least one device "
+                         "(--hosts, --routers, --ios)")  # fmt: skip
+    plan = Plan(devices, tp, tuple(notes))
+    spec = _spec(plan, None)
     try:
         spec.check()
     except ValueError as exc:
         raise UsageError(f"lab up: {exc}") from None
     prereq.require("lab up", kinds=[k.name for k in spec.kinds])
     workspace.check_free(Path(req.dir))
-    return tp
+    return plan
 
 
 def listed(kind_name: str) -> bool:
@@ -124,25 +145,23 @@ def listed(kind_name: str) -> bool:
     return platforms.lookup(kind_name) is not None
 
 
-def _spec(req: UpRequest, tp: twin.TwinPlan | None, directory: str | None) -> LabSpec:
-    if tp is not None:
-        return LabSpec(tp.devices, kind="lab", dir=directory)
-    return LabSpec.numbered(
-        req.hosts, req.routers, kind="lab", dir=directory, seeded=inventory.seeded
-    )
+def _spec(plan: Plan, directory: str | None) -> LabSpec:
+    if plan.twin_plan is not None:
+        return LabSpec(plan.devices, kind="lab", dir=directory)
+    return LabSpec(plan.devices, kind="lab", dir=directory, seeded=inventory.seeded)
 
 
 def build(req: UpRequest) -> tuple[Lab, UpResult]:
     """Build the lab and write its directory (in the builder process)."""
     t0 = time.monotonic()
-    tp = prepare(req)
-    lab = Lab(_spec(req, tp, str(Path(req.dir).resolve())))
+    plan = prepare(req)
+    lab = Lab(_spec(plan, str(Path(req.dir).resolve())))
     ws = workspace.create(Path(req.dir))
     ws.files = list(FILES)
     lab.extra["workspace"] = ws.to_json()
     try:
         lab.start()
-        notes = _write(ws, lab, tp)
+        notes = [*plan.notes, *_write(ws, lab, plan.twin_plan)]
         lab.extra["ready"] = True
         lab.save()
     except BaseException:
@@ -150,9 +169,7 @@ def build(req: UpRequest) -> tuple[Lab, UpResult]:
             lab.close()
         workspace.discard(ws)
         raise
-    if req.ios:
-        notes.append(IOS_NOTE)
-    return lab, _result(req, lab, ws, notes, time.monotonic() - t0, tp is not None)
+    return lab, _result(req, lab, ws, notes, time.monotonic() - t0, plan.twin_plan is not None)
 
 
 def _write(ws: workspace.Workspace, lab: Lab, tp: twin.TwinPlan | None) -> list[str]:
@@ -161,12 +178,12 @@ def _write(ws: workspace.Workspace, lab: Lab, tp: twin.TwinPlan | None) -> list[
     ws.write_text("id_ed25519.pub", lab.key_file.with_suffix(".pub").read_text())
     ws.write_text("known_hosts", "\n".join(lab.known_hosts_lines()) + "\n")
     notes: list[str] = []
+    extras = {k.name: k.extras(lab) for k in lab.spec.kinds}
     if tp is not None:
-        ws.record(*twin.write(tp, lab.nodes, ws.dir / "inventory", key))
-        notes += tp.notes()
+        ws.record(*twin.write(tp, lab.nodes, ws.dir / "inventory", key, extras))
     else:
         kinds = [k for k in registry() if listed(k)]
-        hosts, groups = inventory.lab_documents(lab.nodes, key, kinds)
+        hosts, groups = inventory.lab_documents(lab.nodes, key, kinds, extras)
         ws.record(*inventory.write(ws.dir / "inventory", hosts, groups))
         for k in registry().values():
             if lab.of_kind(k.name) and not listed(k.name):
@@ -219,14 +236,16 @@ def readme(lab: Lab, directory: Path) -> str:
     """DIR/README.md: what is there and what to run."""
     kinds = _kinds(lab)
     d = shlex.quote(str(directory))
+    served = " (IOS routers: served by the IOS simulator)" if lab.ios_routers else ""
     lines = [
         f"# loopbackctl lab {lab.prefix}",
         "",
-        f"{kinds} on this machine, each a network namespace with its own sshd",
+        f"{kinds} on this machine, each a network namespace with its own sshd{served}",
         f"(management {', '.join(str(s.net4) for s in lab.slots)}). Files here:",
         "",
         "- `inventory/`: the lab's inventory (Nornir layout)",
-        "- `id_ed25519`: the key root logs in with on every device",
+        "- `id_ed25519`: the key root logs in with on every device (IOS routers: user "
+        "`admin`, whose enable secret is in the inventory)",
         "- `known_hosts`: every device's host key",
         "- `lab.json`: which lab this is; `loopbackctl lab down` removes all of these",
         "",
