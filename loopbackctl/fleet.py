@@ -149,6 +149,12 @@ def run(
     workers = min(opts.workers or DEFAULT_WORKERS, max(1, len(todo)))
     for syntax in {p.config for j in todo if (p := platforms.lookup(j.host.platform)) and p.config}:
         remediation.preload(syntax)
+    if len(todo) > 1 and any(j.options.transport == "ssh" for j in todo):
+        # netmiko's modules import each other in a cycle: two workers importing it for the
+        # first time at once (a Linux host's shell, an IOS router's CLI) may each get the
+        # other's half-initialised module (ImportError: cannot import name 'Channel').
+        # Every SSH session needs it: import it once, here, before the pool starts.
+        import loopbackctl.transport.ssh  # noqa: F401
     results = run_fleet(todo, workers, cancel, on_result)
     check_router_ids(results)
     if opts.routing:
