@@ -3,7 +3,8 @@ serial netmiko loop and two Nornir fleets doing the same reads, in the same run.
 
     python bench/bench_ios_fleet.py [--routers 50] [--workers N] [--repeat 1]
 
-Each router (tests/iossim, all in one subprocess on 127.0.0.1) boots with a Loopback0
+Each router (tests/iossim: a lab's simulated IOS routers, each on its own address in its
+own network namespace, all served by one simulator process; needs root) boots with a Loopback0
 that differs from the inventory (description, a missing secondary, a missing IPv6
 address), so `apply` changes every router. Per router, every side does the same: log in,
 `enable`, read `show ip interface`, `show interfaces`, `show ipv6 interface brief` (the
@@ -12,7 +13,8 @@ Loopback`; apply then pushes the same four lines, reads everything again and run
 memory`. The serial loop is stock netmiko, one router after the other; the Nornir rows
 run the same reads at 20 workers with nornir_netmiko and with nornir_scrapli (paramiko
 transport). The routers are reset to their boot state before every apply. The 10.x
-addresses are data sent to the simulator only; every packet goes to 127.0.0.1.
+addresses are data sent to the simulator only; every packet goes to the routers'
+management addresses in the lab's namespaces (198.19.0.0/16).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """IOS end to end against the simulator (tests/iossim): `loopbackctl apply/verify` run in
-this process against simulated routers on 127.0.0.1, and the driver's push against every
-refusal IOS prints. The 10.x addresses below are data sent to the simulator only."""
+this process against simulated routers (each in its own network namespace of a lab), and
+the driver's push against every refusal IOS prints. The 10.x addresses below are data
+sent to the simulator only."""
 
 from __future__ import annotations
 
