@@ -822,3 +822,22 @@ def test_fifty_devices() -> None:
     print(f"\n50 devices: ready in {ready:.2f} s, RSS {rss / 2**20:.1f} MiB")
     assert ready < 20
     assert rss < 300 * 2**20
+
+
+def test_a_bed_whose_router_cannot_boot_fails_with_its_words_and_leaves_nothing() -> None:
+    from loopbackctl.lab import netns, state
+    from loopbackctl.lab.errors import LabError
+
+    def mine() -> tuple[set[str], set[Path]]:
+        spaces = set(netns.netns_names(re.compile(r"lb[0-9a-f]{6}i[0-9]+")))
+        me = state.Owner.current()
+        return spaces, {d for d in state.state_dirs(state.BASE_DIR) if state.Owner.read(d) == me}
+
+    spaces, dirs = mine()
+    bad = DeviceSpec(
+        "r1", startup_config=["interface Loopback0", " ip address 127.0.0.2 255.0.0.0"]
+    )
+    with pytest.raises(LabError, match=r"startup configuration refused.*127\.0\.0\.2"):
+        IosSimBed(devices=[bad]).start()
+    spaces_after, dirs_after = mine()
+    assert spaces_after <= spaces and dirs_after == dirs

@@ -59,3 +59,21 @@ def test_wheel_installs_and_renders_outside_the_checkout(tmp_path: Path) -> None
     assert " ip address 10.255.0.1 255.255.255.255\n" in out.stdout
     assert "ip address replace 198.18.200.2/32 dev lo\n" in out.stdout
     assert "name: lo" in out.stdout
+
+    # The IOS simulator ships in the wheel and runs from it (its dependencies are the
+    # [lab] extra, here the test environment's): a spec it refuses proves it started.
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"devices": [{"name": "r1", "addresses": ["0.0.0.0"]}]}')
+    sim = subprocess.run(
+        [str(py), "-m", "loopbackctl.lab.iossim", "--spec", str(spec)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert sim.returncode == 2, sim.stderr
+    assert "listens on 127.0.0.1 only" in sim.stderr
+    found = subprocess.run(
+        [str(py), "-c", "import loopbackctl.lab.iossim.server as s; print(s.__file__)"],
+        cwd=work, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert found.startswith(str(venv)), found

@@ -107,10 +107,13 @@ def dump(data: Any) -> str:
 
 
 def write_file(path: Path, data: Any) -> Path:
-    """One inventory file; its owner's only when it holds a secret."""
-    text = dump(data)
-    path.write_text(text)
-    os.chmod(path, 0o600 if holds_secret(data) else 0o644)
+    """One inventory file, created readable by its owner only when it holds a secret."""
+    mode = 0o600 if holds_secret(data) else 0o644
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), mode)  # whatever the umask
+        f.write(dump(data))
     return path
 
 

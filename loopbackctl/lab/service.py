@@ -237,6 +237,8 @@ def readme(lab: Lab, directory: Path) -> str:
     kinds = _kinds(lab)
     d = shlex.quote(str(directory))
     served = " (IOS routers: served by the IOS simulator)" if lab.ios_routers else ""
+    first, ios = lab.nodes[0], lab.ios_routers
+    other = f" (an IOS router: `admin@{ios[0].ip4}`)" if ios and first.kind != ios[0].kind else ""
     lines = [
         f"# loopbackctl lab {lab.prefix}",
         "",
@@ -254,7 +256,7 @@ def readme(lab: Lab, directory: Path) -> str:
         *[f"    {c}" for c in commands(str(directory))],
         "",
         f"Log in by hand: `ssh -i {d}/id_ed25519 -o UserKnownHostsFile={d}/known_hosts "
-        f"root@{lab.nodes[0].ip4}`. Health: `loopbackctl lab status --dir {d}`.",
+        f"{first.username}@{first.ip4}`{other}. Health: `loopbackctl lab status --dir {d}`.",
         "",
     ]
     return "\n".join(lines)

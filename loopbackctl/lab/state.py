@@ -4,8 +4,8 @@ Every lab and bed has a *prefix*, ``lb`` + 6 hex digits, and a state directory
 ``BASE_DIR/<prefix>/`` holding ``owner.pid`` (PID and start time of its owner) and
 ``state.json`` (everything it made). Its kernel objects carry the prefix, exactly:
 
-- network namespaces ``<prefix>h<N>`` (Linux hosts) and ``<prefix>r<N>`` (FRR routers),
-  one letter per device kind;
+- network namespaces ``<prefix>h<N>`` (Linux hosts), ``<prefix>r<N>`` (FRR routers) and
+  ``<prefix>i<N>`` (IOS routers), one letter per device kind;
 - root-namespace links ``<prefix>v<N>`` (the root side of each device's veth) and
   ``<prefix>b<K>`` (the bridge of management slot K).
 
@@ -39,7 +39,7 @@ KEEPER_MODULE = "loopbackctl.lab.keeper"
 
 def netns_pattern(prefix: str) -> re.Pattern[str]:
     """The names of the prefix's network namespaces, exactly (one letter per device
-    kind: h Linux hosts, r FRR routers)."""
+    kind: h Linux hosts, r FRR routers, i IOS routers)."""
     from loopbackctl.lab.kinds import registry
 
     letters = "".join(sorted(k.letter for k in registry().values()))
