@@ -5,9 +5,10 @@ JSON line on stdout (``{"ok": true, "result": ...}`` or ``{"ok": false, "code": 
 "error": ...}``), then become the keeper: the same process (same PID and start time, so
 it stays the lab's owner) re-executes itself as ``keep STATE_DIR``.
 
-``keep``: a child subreaper that reaps the lab's sshd and FRR processes as they end and
-otherwise sleeps, until SIGTERM (sent by `lab down`). SIGKILL it and the lab's owner is
-dead: the next `lab up` (or test bed) reaps the lab.
+``keep``: a child subreaper that reaps the lab's sshd, FRR and IOS simulator processes as
+they end and otherwise sleeps, until SIGTERM (sent by `lab down`). SIGKILL it and the
+lab's owner is dead: the next `lab up` (or test bed) reaps the lab (the simulator stops
+by itself once its parent is gone).
 """
 
 from __future__ import annotations

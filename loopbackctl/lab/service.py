@@ -6,9 +6,9 @@ are left out, with one line saying so), then starts the lab's builder,
 ``python -m loopbackctl.lab.keeper build``, in a session of its own. The builder builds
 the lab, writes its directory, reports one JSON line on its stdout and stays on as the
 lab's keeper: the owner of the lab, and the parent that reaps its sshd, FRR and IOS
-simulator processes, until `lab down`. Ctrl-C during `up` stops the builder, which tears down what
-it built. A builder whose report cannot be delivered (the `up` process died) tears down
-too.
+simulator processes, until `lab down`. Ctrl-C during `up` stops the builder, which
+tears down what it built. A builder whose report cannot be delivered (the `up` process
+died) tears down too.
 """
 
 from __future__ import annotations
