@@ -161,7 +161,7 @@ def parse_device(raw: Any, defaults: dict[str, str]) -> DeviceEntry:
     if unknown:
         raise SpecError(f"unknown device keys: {sorted(unknown)}")
     name = raw.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}", name):
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}", name):
         raise SpecError(f"bad device name: {name!r}")
     netns, addresses, port = _where(name, raw)
     login = {key: raw.get(key, defaults.get(key, FALLBACK[key])) for key in FALLBACK}
