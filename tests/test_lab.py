@@ -397,21 +397,26 @@ MIXED_HOSTS = {
         {"name": "Loopback10", "addresses": ["10.255.10.1/32", "10.255.11.1/32"]}]}},
     "edge1": {"hostname": "edge1.prod.example", "platform": "cisco_xe", "groups": ["core"],
               "data": {"loopbacks": [{"name": "Loopback0", "addresses": ["10.255.0.2/32"]}]}},
+    "fab1": {"hostname": "fab1.prod.example", "groups": ["fabric"], "data": {"loopbacks": [
+        {"name": "lo", "addresses": ["198.18.231.1/32", "2001:db8:231::1/128"]}]}},
+    "fab2": {"hostname": "fab2.prod.example", "groups": ["fabric"], "data": {"loopbacks": [
+        {"name": "lo", "addresses": ["198.18.231.2/32"]}]}},
 }  # fmt: skip
 MIXED_GROUPS = {
     "servers": {"platform": "linux", "username": "deploy"},
     "core": {"platform": "cisco_ios", "username": "netops", "data": {"site": "par1"},
              "connection_options": {"netmiko": {"extras": {"ssh_config_file": "/prod/ssh"}}}},
+    "fabric": {"platform": "frr", "username": "frrops", "password": "production-frr"},
 }  # fmt: skip
 
 
 def test_twin_of_a_mixed_inventory_rehearses_apply_with_the_users_templates(
     tmp_path: Path, labs: list[Path]
 ) -> None:
-    """Linux, IOS and IOS-XE hosts (production names, production credentials in the
-    environment): the twin builds all three; apply with the user's template override
-    (an OSPF line on every IOS loopback) converges, a second apply sends nothing, verify
-    is clean. (FRR hosts join once loopbackctl has an frr platform.)"""
+    """Linux, IOS, IOS-XE and FRR hosts (production names, production credentials in the
+    groups and the environment): the twin builds all of them; apply with the user's
+    template override (an OSPF line on every IOS loopback) converges, a second apply sends
+    nothing, verify is clean."""
     from tests.test_ios_remediation import extras_template
 
     require_ios_bed()
@@ -422,7 +427,7 @@ def test_twin_of_a_mixed_inventory_rehearses_apply_with_the_users_templates(
     (prod / "defaults.yaml").write_text("data:\n  command_timeout: 20\n")
     templates = extras_template(tmp_path / "templates", "ip ospf 1 area 0")
     d, out = up(tmp_path, labs, "twin", "--from", str(prod))
-    assert "1 Linux host(s), 2 IOS router(s)" in out and "left out" not in out
+    assert "1 Linux host(s), 2 FRR router(s), 2 IOS router(s)" in out and "left out" not in out
     apply, verify, _ = printed_commands(out)
     with_templates = [*CLI, "--templates", str(templates), *apply[len(CLI) :]]
     env = {"LOOPBACKCTL_SECRET": "production-secret", "LOOPBACKCTL_PASSWORD": "production-pw"}
@@ -431,16 +436,20 @@ def test_twin_of_a_mixed_inventory_rehearses_apply_with_the_users_templates(
     report = {h["name"]: h for h in json.loads(res.stdout)["hosts"]}
     assert {n: (h["platform"], h["status"]) for n, h in report.items()} == {
         "srv1": ("linux", "changed"), "core1": ("cisco_ios", "changed"),
-        "edge1": ("cisco_xe", "changed"),
+        "edge1": ("cisco_xe", "changed"), "fab1": ("frr", "changed"), "fab2": ("frr", "changed"),
     }  # fmt: skip
     assert report["core1"]["commands"].count(" ip ospf 1 area 0") == 2  # both loopbacks
     again = run([*with_templates, "--format", "json"], tmp_path, env=env)
     assert {h["name"]: (h["status"], h["commands"]) for h in json.loads(again.stdout)["hosts"]} == {
-        "srv1": ("ok", []), "core1": ("ok", []), "edge1": ("ok", [])
+        "srv1": ("ok", []), "core1": ("ok", []), "edge1": ("ok", []), "fab1": ("ok", []),
+        "fab2": ("ok", []),
     }  # fmt: skip
     checked = run([*CLI, "--templates", str(templates), *verify[len(CLI) :]], tmp_path, env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    sim = Lab.attach(state.BASE_DIR / str(pointer(d)["prefix"])).simulator
+    twin_lab = Lab.attach(state.BASE_DIR / str(pointer(d)["prefix"]))
+    assert ("inet6", "2001:db8:231::1/128") in twin_lab.lo_addresses("fab1")
+    assert " ip address 198.18.231.2/32" in twin_lab.frr_conf("fab2")  # saved
+    sim = twin_lab.simulator
     core1 = {i["name"]: i for i in sim.state("core1")["interfaces"]}
     assert core1["Loopback10"]["extras"] == ["ip ospf 1 area 0"]
     assert [a["address"] for a in core1["Loopback10"]["ipv4"]] == ["10.255.10.1", "10.255.11.1"]
