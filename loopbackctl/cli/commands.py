@@ -114,3 +114,9 @@ def probe(args: argparse.Namespace) -> int:
     from loopbackctl.cli import local
 
     return local.probe(args)
+
+
+def report(args: argparse.Namespace) -> int:
+    from loopbackctl.cli import merge
+
+    return merge.run(args)
