@@ -314,3 +314,17 @@ def test_shard_usage_errors_exit_2_before_any_contact(ios: IosSimBed, tmp_path: 
         assert run.rc == 2 and message in run.err, run.err
         assert run.out == ""
     assert {r: len(ios.state(r)["command_log"]) for r in ROUTERS} == before
+
+
+def test_ios_apply_in_processes(ios: IosSimBed, tmp_path: Path) -> None:
+    # apply's remediation (hier_config) is loaded in each process, never across the fork
+    for r in ROUTERS:
+        ios.reset(r)
+        ios.apply(r, ["interface Loopback0", " description stale"])
+    inv = _ios_inventory(ios, tmp_path, ROUTERS)
+    run = _ios_run(inv, tmp_path, "apply", "--format", "json", "--processes", "2")
+    assert run.rc == 0, run.out + run.err
+    assert {h["status"] for h in run.doc["hosts"]} == {"changed"}
+    assert all(h["commands"] for h in run.doc["hosts"])
+    again = _ios_run(inv, tmp_path, "verify", "--format", "json", "--processes", "2")
+    assert again.rc == 0 and {h["status"] for h in again.doc["hosts"]} == {"ok"}
