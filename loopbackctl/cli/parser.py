@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from loopbackctl import __version__
@@ -157,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
 
     _add_lab(sub)
-
     _add_report(sub, common_parents)
+
     probe = sub.add_parser(
         "probe", parents=common_parents, help="is anything listening on ADDR:PORT?"
     )
@@ -168,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_report(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
+def _add_report(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
     report = sub.add_parser("report", parents=parents, help="work with JSON reports")
     actions = report.add_subparsers(dest="report_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
