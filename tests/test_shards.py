@@ -317,3 +317,11 @@ def test_report_merge_errors_exit_2_in_one_sentence(
 def test_report_merge_needs_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "merge"]) == 2
     assert "FILE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--shard", "1/2"], ["--processes", "2"]])
+def test_local_mode_refuses_fleet_splitting(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "--local", *argv]) == 2
+    assert "--local checks this machine" in capsys.readouterr().err
