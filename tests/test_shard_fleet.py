@@ -96,6 +96,11 @@ def test_concurrent_shards_merge_into_the_unsharded_run(linux_bed: Any, tmp_path
     lbs = {n: [{"name": "lo", "addresses": [V4.format(i), V6.format(i)]}] for i, n in
            enumerate(names, 1)}  # fmt: skip
     f = fleet(bed, tmp_path, lbs)
+    # A switch loopbackctl does not drive, among the hosts: each run reports it skipped.
+    doc = yaml.safe_load((f.inventory / "hosts.yaml").read_text())
+    items = list(doc.items())
+    items.insert(3, ("sw1", {"hostname": "198.18.250.1", "platform": "junos"}))
+    (f.inventory / "hosts.yaml").write_text(yaml.safe_dump(dict(items), sort_keys=False))
     for i in (1, 2, 3, 4):  # already as intended
         ip_lo(bed, f"h{i}", "addr", "add", V4.format(i), "dev", "lo")
         ip_lo(bed, f"h{i}", "addr", "add", V6.format(i), "dev", "lo")
@@ -111,6 +116,7 @@ def test_concurrent_shards_merge_into_the_unsharded_run(linux_bed: Any, tmp_path
     assert _hosts(merged.doc) == _hosts(one.doc)
     assert merged.doc["summary"] == one.doc["summary"]
     statuses = {h["name"]: h["status"] for h in one.doc["hosts"]}
+    assert [h["name"] for h in one.doc["hosts"]][3] == "sw1" and statuses["sw1"] == "skipped"
     assert statuses["h1"] == "ok" and statuses["h6"] == "unreachable"
     assert statuses["h7"] == "drift" and one.host("h5")["unmanaged"] == ["198.18.209.5/32"]
     assert _merge(files).out == f.run("verify").out  # the table
@@ -141,11 +147,14 @@ def test_concurrent_shards_merge_into_the_unsharded_run(linux_bed: Any, tmp_path
     applied = _merge(files, "--format", "json")
     assert applied.rc == 1  # h6 is unreachable
     assert {h["name"]: h["status"] for h in applied.doc["hosts"]} == {
-        n: "unreachable" if n == "h6" else "ok" if n in ("h1", "h2", "h3", "h4") else "changed"
-        for n in names
+        "sw1": "skipped",
+        **{
+            n: "unreachable" if n == "h6" else "ok" if n in ("h1", "h2", "h3", "h4") else "changed"
+            for n in names
+        },
     }
     again = f.run("verify", "--format", "json")
-    assert {h["status"] for h in again.doc["hosts"] if h["name"] != "h6"} == {"ok"}
+    assert {h["status"] for h in again.doc["hosts"] if h["name"] not in ("h6", "sw1")} == {"ok"}
 
 
 def test_interrupted_processes_finish_hosts_in_flight_and_exit_130(

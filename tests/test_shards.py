@@ -116,6 +116,9 @@ def test_run_digest_covers_intent_and_order_but_no_secret() -> None:
     assert shards.run_digest(opts, [_host("r1", "10.255.0.1/32", port=2222), hosts[1]]) != base
     persisted = [_host("r1", "10.255.0.1/32", settings={"persist": "netplan"}), hosts[1]]
     assert shards.run_digest(opts, persisted) != base
+    skipping = shards.run_digest(opts, hosts, [("sw1", "junos", "not driven")])
+    assert skipping != base
+    assert skipping != shards.run_digest(opts, hosts, [("sw2", "junos", "not driven")])
 
 
 # -- merge ---------------------------------------------------------------------------
