@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from loopbackctl import report, shards
+from loopbackctl import report, routing, shards
 from loopbackctl.cli import main
 from loopbackctl.errors import UsageError
 from loopbackctl.model import Host, Loopback
-from loopbackctl.result import Check, HostResult
+from loopbackctl.result import Check, HostResult, LiveRouterId
 from loopbackctl.runner import check_router_ids
 
 
@@ -125,7 +125,8 @@ def test_run_digest_covers_intent_and_order_but_no_secret() -> None:
 
 
 def _results() -> list[HostResult]:
-    """Six routers as one run found them: r2 and r5 share router-id 10.255.99.99."""
+    """Six routers as one run found them: r2 and r5 would share router-id 10.255.99.99;
+    the live OSPF processes of r1 and r4 (verify --routing) do share 10.255.7.7."""
     rid = {"r1": "10.255.0.1", "r2": "10.255.99.99", "r3": None, "r4": "10.255.0.4"}
     rid |= {"r5": "10.255.99.99", "r6": "10.255.0.6"}
     out = []
@@ -136,6 +137,9 @@ def _results() -> list[HostResult]:
     out[2].status, out[2].error = "unreachable", "r3: connection refused"
     out[3].status, out[3].changes = "drift", ["Loopback0: add 10.255.1.4/32"]
     out[3].checks.append(Check("Loopback0 10.255.1.4/32", False, "missing"))
+    out[0].router_ids = [LiveRouterId("ospf", "default", "10.255.7.7")]
+    out[3].router_ids = [LiveRouterId("ospf", "default", "10.255.7.7")]
+    out[5].router_ids = [LiveRouterId("ospf", "default", "10.255.0.6")]
     return out
 
 
@@ -156,9 +160,10 @@ def _shard_docs(n: int, results: list[HostResult] | None = None) -> list[dict[st
     return docs
 
 
-def _one_run() -> dict[str, Any]:
-    results = _results()
+def _one_run(results: list[HostResult] | None = None) -> dict[str, Any]:
+    results = results or _results()
     check_router_ids(results)
+    routing.collision_checks(results)
     return dict(json.loads(report.to_json(results)))
 
 
@@ -166,8 +171,10 @@ def _merge(docs: list[dict[str, Any]]) -> shards.Merged:
     return shards.merge([(f"s{i}.json", d) for i, d in enumerate(docs, 1)])
 
 
-def test_shards_split_the_router_id_clash() -> None:
-    assert shards.shard_of("r2", 2) != shards.shard_of("r5", 2)  # what the next test needs
+def test_shards_split_the_router_id_clashes() -> None:
+    for a, b in (("r2", "r5"), ("r1", "r4")):  # what the next tests need
+        assert shards.shard_of(a, 2) != shards.shard_of(b, 2)
+        assert shards.shard_of(a, 3) != shards.shard_of(b, 3)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 6, 9])
@@ -179,6 +186,11 @@ def test_merge_is_the_one_run_report(n: int) -> None:
             assert rid == ([] if h["router_id"] is None else [
                 {"name": "router-id", "ok": True, "detail": shards.DEFERRED, "severity": "info"}
             ])  # fmt: skip
+            live = [c for c in h["checks"] if c["name"] == "router-ids in use"]
+            assert live == ([] if not h["router_ids"] else [
+                {"name": "router-ids in use", "ok": True, "detail": shards.DEFERRED,
+                 "severity": "info"}
+            ])  # fmt: skip
             assert h["status"] != "drift" or h["name"] == "r4"
     merged = _merge(list(reversed(docs)))  # the order of the files does not matter
     assert not merged.interrupted
@@ -188,12 +200,18 @@ def test_merge_is_the_one_run_report(n: int) -> None:
         assert by_name[name].status == "drift"
         (rid,) = [c for c in by_name[name].checks if c.name == "router-id"]
         assert not rid.ok and other in rid.detail
+    for name, other in (("r1", "r4"), ("r4", "r1")):
+        (live,) = [c for c in by_name[name].checks if c.name == "router-id collision"]
+        assert not live.ok and f"ospf router-id 10.255.7.7 is also used by {other}" in live.detail
+    assert by_name["r1"].status == "drift"
+    assert [c.name for c in by_name["r6"].checks][-1] == "router-ids in use"
 
 
 def test_merge_renders_every_format_as_the_one_run() -> None:
     merged = _merge(_shard_docs(3))
     one = _results()
     check_router_ids(one)
+    routing.collision_checks(one)
     for fmt in ("table", "json", "junit"):
         assert report.render(merged.results, fmt) == report.render(one, fmt)
 
@@ -225,6 +243,10 @@ def test_an_empty_shard_merges() -> None:
         (lambda d: d[0]["hosts"][0].update(status="fine"), r"s1.json: host r\d: status not"),
         (lambda d: d[0]["hosts"][0].update(checks=[{"ok": 1}]), r"s1.json: host r\d: a check"),
         (lambda d: d[0]["hosts"][0].pop("name"), r"s1.json: a host entry has no name"),
+        (
+            lambda d: d[0]["hosts"][0].update(router_ids=[{"protocol": "ospf"}]),
+            r"s1.json: host r\d: router_ids not as",
+        ),
     ],
 )
 def test_merge_refuses_what_is_not_one_run(damage: Any, message: str) -> None:
@@ -265,14 +287,16 @@ def test_report_merge_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert json.loads(capsys.readouterr().out) == _one_run()
     assert main(["report", "merge", *files]) == 1
     table = capsys.readouterr().out
-    assert table.splitlines()[-1] == "6 host(s): 2 ok, 3 drift, 1 unreachable"
+    assert table.splitlines()[-1] == "6 host(s): 1 ok, 4 drift, 1 unreachable"
     one = _results()
     check_router_ids(one)
+    routing.collision_checks(one)
     assert table == report.to_table(one)
 
     clean = _results()
     clean[2].status = clean[3].status = "ok"
     clean[4].router_id = "10.255.0.5"
+    clean[3].router_ids = [LiveRouterId("ospf", "default", "10.255.0.4")]
     clean_files = _write(tmp_path, _shard_docs(2, clean))
     assert main(["report", "merge", *clean_files, "--format", "junit"]) == 0
     assert "<testsuites" in capsys.readouterr().out
