@@ -2,6 +2,7 @@
 serial netmiko loop and two Nornir fleets doing the same reads, in the same run.
 
     python bench/bench_ios_fleet.py [--routers 50] [--workers N] [--repeat 1]
+    python bench/bench_ios_fleet.py --scaling [--routers 150] [--repeat 3]
 
 Each router (tests/iossim: a lab's simulated IOS routers, each on its own address in its
 own network namespace, all served by one simulator process; needs root) boots with a Loopback0
@@ -15,6 +16,11 @@ run the same reads at 20 workers with nornir_netmiko and with nornir_scrapli (pa
 transport). The routers are reset to their boot state before every apply. The 10.x
 addresses are data sent to the simulator only; every packet goes to the routers'
 management addresses in the lab's namespaces (198.19.0.0/16).
+
+--scaling times `verify` at 16, 32 and 64 workers in 1, 2 and (if more) cpu_count
+processes, and reports the controller's CPU per router (this process and its
+--processes children: SSH crypto, TextFSM) and how many cores it kept busy, beside the
+simulator's: whether one process (one GIL) keeps up with the routers.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import argparse
 import contextlib
 import io
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -203,13 +210,47 @@ def measure(repeat: int, fn: Callable[[], float]) -> float:
     return statistics.median(fn() for _ in range(repeat))
 
 
+def cpu_seconds() -> float:
+    """CPU of this process and its reaped children (the --processes workers)."""
+    me, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def pid_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scaling(bed: IosSimBed, n: int, inv: Path, kh: Path, repeat: int) -> None:
+    cpus = os.cpu_count() or 1
+    print(f"{n} simulated IOS routers, verify, {cpus} CPUs (median of {repeat})")
+    print(f"{'workers':>7} {'processes':>9} {'wall s':>7} {'controller ms/router':>21}"
+          f" {'cores':>5} {'simulator ms/router':>20}")  # fmt: skip
+    for workers in (16, 32, 64):
+        for processes in sorted({1, 2, cpus}):
+            walls, ours, sims = [], [], []
+            for _ in range(repeat):
+                c0, s0 = cpu_seconds(), pid_cpu_seconds(bed.pid)
+                t, rc, out = loopbackctl(inv, kh, "verify", "--format", "json", "--workers",
+                                         str(workers), "--processes", str(processes))  # fmt: skip
+                assert rc == 1 and out.count('"status": "drift"') == n, out[-500:]
+                walls.append(t)
+                ours.append(cpu_seconds() - c0)
+                sims.append(pid_cpu_seconds(bed.pid) - s0)
+            wall, cpu, sim = (statistics.median(x) for x in (walls, ours, sims))
+            print(f"{workers:>7} {processes:>9} {wall:>7.2f} {cpu / n * 1000:>21.1f}"
+                  f" {cpu / wall:>5.2f} {sim / n * 1000:>20.1f}")  # fmt: skip
+
+
 def main_bench(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--routers", type=int, default=50)
+    ap.add_argument("--routers", type=int, default=None, help="default 50; 150 with --scaling")
     ap.add_argument("--workers", type=int, default=None, help="default: loopbackctl's")
-    ap.add_argument("--repeat", type=int, default=1, help="median of this many runs")
+    ap.add_argument("--repeat", type=int, default=None, help="median of this many runs")
+    ap.add_argument("--scaling", action="store_true", help="workers x processes, CPU per router")
     args = ap.parse_args(argv)
-    n = args.routers
+    n = args.routers or (150 if args.scaling else 50)
+    repeat = args.repeat or (3 if args.scaling else 1)
     os.environ["LOOPBACKCTL_PASSWORD"] = PASSWORD
     os.environ["LOOPBACKCTL_SECRET"] = SECRET
     workers = ["--workers", str(args.workers)] if args.workers else []
@@ -222,6 +263,10 @@ def main_bench(argv: list[str] | None = None) -> int:
         ninv = nornir_inventory(bed, n, Path(tmp))
         kh = Path(tmp) / "known_hosts"
         kh.write_text("")
+        if args.scaling:
+            loopbackctl(inv, kh, "verify", "--format", "json")  # warm-up, known_hosts
+            scaling(bed, n, inv, kh, repeat)
+            return 0
         rows: list[tuple[str, float, float]] = []
 
         def lb_verify() -> float:
@@ -251,11 +296,11 @@ def main_bench(argv: list[str] | None = None) -> int:
         rows.append(
             (
                 "verify",
-                measure(args.repeat, lb_verify),
-                measure(args.repeat, lambda: serial_netmiko(bed, n, apply=False)),
+                measure(repeat, lb_verify),
+                measure(repeat, lambda: serial_netmiko(bed, n, apply=False)),
             )
         )
-        rows.append(("apply", measure(args.repeat, lb_apply), measure(args.repeat, base_apply)))
+        rows.append(("apply", measure(repeat, lb_apply), measure(repeat, base_apply)))
 
         def lb_verify_serial() -> float:
             t, rc, out = loopbackctl(inv, kh, "verify", "--format", "json", "--workers", "1")
@@ -266,16 +311,16 @@ def main_bench(argv: list[str] | None = None) -> int:
         rows.append(
             (
                 "verify, 1 worker",
-                measure(args.repeat, lb_verify_serial),
-                measure(args.repeat, lambda: serial_netmiko(bed, n, apply=False)),
+                measure(repeat, lb_verify_serial),
+                measure(repeat, lambda: serial_netmiko(bed, n, apply=False)),
             )
         )
         lb_apply()
         rows.append(
             (
                 "apply (converged)",
-                measure(args.repeat, lb_converged),
-                measure(args.repeat, lambda: serial_netmiko(bed, n, apply=False)),
+                measure(repeat, lb_converged),
+                measure(repeat, lambda: serial_netmiko(bed, n, apply=False)),
             )
         )
         reset(bed, n)
@@ -288,12 +333,12 @@ def main_bench(argv: list[str] | None = None) -> int:
             ("nornir + nornir_scrapli", lambda: nornir_verify(ninv, "scrapli")),
         ]
         times: dict[str, list[float]] = {name: [] for name, _ in contenders}
-        for _ in range(max(args.repeat, 3)):
+        for _ in range(max(repeat, 3)):
             for name, fn in contenders:
                 times[name].append(fn())
         versus = [(name, statistics.median(ts)) for name, ts in times.items()]
         lb_apply()
-        versus.append(("loopbackctl apply (converged)", measure(args.repeat, lb_converged)))
+        versus.append(("loopbackctl apply (converged)", measure(repeat, lb_converged)))
 
     from loopbackctl.fleet import DEFAULT_WORKERS
 

@@ -3,13 +3,14 @@
 read-only job ("connect, read lo with `ip -j`, disconnect"), in the same run.
 
     sudo python bench/bench_linux_fleet.py [--hosts 100] [--workers N] [--repeat 3]
-                                           [--sweep] [--full-shell]
+                                           [--sweep] [--full-shell] [--processes P]
 
 Rows: loopbackctl verify; loopbackctl apply from a drifted state (2 addresses missing on
 every host); raw paramiko connect + exec at the same worker count (the floor); a plain
 serial netmiko loop; Nornir + nornir_netmiko at 20 workers. Times are medians of
 --repeat runs. Targets: verify <= 1.3x the floor, Nornir >= 1.5x verify.
 --sweep also times verify at several worker counts (how DEFAULT_WORKERS was chosen).
+--processes P also times verify with --processes P (same workers in all).
 Needs root (network namespaces, sshd); packets stay inside the bed's namespaces.
 """
 
@@ -48,12 +49,14 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def loopbackctl(inv: Path, kh: Path, command: str, workers: int) -> Callable[[], None]:
+def loopbackctl(
+    inv: Path, kh: Path, command: str, workers: int, processes: int = 1
+) -> Callable[[], None]:
     def run() -> None:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(["-i", str(inv), command, "--known-hosts", str(kh),
-                       "--workers", str(workers)])  # fmt: skip
+                       "--workers", str(workers), "--processes", str(processes)])  # fmt: skip
         if rc not in (0, 1):
             raise SystemExit(f"loopbackctl {command} exited {rc}:\n{err.getvalue()}")
 
@@ -134,6 +137,7 @@ def main_bench() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sweep", action="store_true", help="also time verify at other workers")
     ap.add_argument("--full-shell", action="store_true", help="hosts read root's dot files")
+    ap.add_argument("--processes", type=int, default=1, help="also time verify in P processes")
     args = ap.parse_args()
     problems = check_prerequisites()
     if problems:
@@ -161,6 +165,9 @@ def main_bench() -> int:
              loopbackctl(inv, kh, "apply", w), lambda: drift(bed)),
             ("nornir + nornir_netmiko, 20 workers", nornir(inv, 20), None),
         ]  # fmt: skip
+        if args.processes > 1:
+            jobs.append((f"loopbackctl verify, {w} workers, {args.processes} processes",
+                         loopbackctl(inv, kh, "verify", w, args.processes), None))  # fmt: skip
         if args.sweep:
             for n in (5, 10, 16, 20, 30, 50):
                 if n != w:

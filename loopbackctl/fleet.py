@@ -11,15 +11,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loopbackctl import platforms, remediation, render, routing
+from loopbackctl import platforms, remediation, render, routing, shards
 from loopbackctl.errors import UsageError
 from loopbackctl.model import Host, Inventory
 from loopbackctl.platforms.base import ChecksTemplates, Meshing
 from loopbackctl.result import HostResult
 from loopbackctl.runner import Job, Mode, check_router_ids, run_fleet
-from loopbackctl.select import Selection, pick
+from loopbackctl.select import Selection, pick, select
+from loopbackctl.shards import Shard
 from loopbackctl.templating import Templates
 from loopbackctl.transport import ping as pinger
 from loopbackctl.transport.options import (
@@ -31,12 +32,22 @@ from loopbackctl.transport.options import (
 )
 from loopbackctl.values import number
 
+if TYPE_CHECKING:
+    from loopbackctl.procs import Pool
+
 # Measured with bench/bench_linux_fleet.py --sweep (100 namespace hosts, 2 cores; verify,
 # median s): 5 workers 2.97, 10 2.01, 16 1.74, 20 1.68, 30 1.78, 50 1.70. The curve is flat
 # from 16 on: the hosts' sshd handshakes saturate the CPU, and more workers only add
 # concurrent logins (which AAA servers and jump hosts of real fleets feel first). Fleets
 # far away are latency-bound: raise --workers there.
 DEFAULT_WORKERS = 16
+
+# Descriptors one worker can hold at once: its SSH socket, plus for a moment a child
+# process's pipes (ping, `ip route get`: six), a reconnect's second socket while it
+# restores, or known_hosts and its lock. Measured: about one per worker in a plain verify.
+FDS_PER_WORKER = 8
+# Descriptors the run opens beside its workers (imports, templates, pipes to --processes).
+FDS_RESERVED = 16
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,8 @@ class FleetOptions:
     known_hosts: str | None = None
     connect_timeout: float | None = None
     command_timeout: float | None = None
+    shard: tuple[int, int] | None = None
+    processes: int = 1
 
 
 def _seconds(value: Any) -> float | None:
@@ -78,20 +91,53 @@ def connect_options(opts: FleetOptions, host: Host) -> ConnectOptions:
     )
 
 
-def jobs(opts: FleetOptions, inv: Inventory) -> list[Job]:
-    """One Job per selected managed host; renders every template first, and lets a driver
-    that renders at apply time check its templates (TemplateError: exit 2). UsageError
-    when --limit names a host loopbackctl does not manage."""
-    env = render.environment(opts.templates)
-    templates = Templates(opts.templates, env)
+def selection(opts: FleetOptions, inv: Inventory) -> tuple[Selection, Shard | None]:
+    """The hosts the run reports on (managed and skipped) and, with --shard, which shard
+    of them this is. UsageError when --limit selects nothing or names a host loopbackctl
+    does not manage."""
     chosen = pick(inv, opts.limit)
     _refuse_named(chosen)
+    if opts.shard is None:
+        return chosen, None
+    names = select(inv, opts.limit)  # the run's hosts, reported in this order
+    results_depend_on = {
+        "mode": opts.mode,
+        "check": opts.check,
+        "purge": opts.purge,
+        "save": opts.save,
+        "reachability": opts.reachability,
+        "ping_allow": opts.ping_allow,
+        "routing": opts.routing,
+    }
+    digest = shards.run_digest(
+        results_depend_on,
+        [inv.hosts[n] for n in names if n in inv.hosts],
+        [(u.name, u.platform, u.reason) for u in chosen.skipped],
+    )
+    return chosen, Shard.of(names, opts.shard, digest)
+
+
+def jobs(
+    opts: FleetOptions,
+    inv: Inventory,
+    chosen: Selection | None = None,
+    shard: Shard | None = None,
+) -> list[Job]:
+    """One Job per managed host of `chosen` (default: the selection), only those of
+    `shard` if given; renders every template first, and lets a driver that renders at
+    apply time check its templates (TemplateError: exit 2). UsageError when --limit names
+    a host loopbackctl does not manage."""
+    env = render.environment(opts.templates)
+    templates = Templates(opts.templates, env)
+    if chosen is None:
+        chosen, shard = selection(opts, inv)
     allow = pinger.allow_list(opts.ping_allow) if opts.reachability else pinger.DEFAULT_ALLOW
     hosts = list(chosen.hosts)
-    # A runtime that cannot load: exit 2 here, nobody contacted.
+    # A runtime that cannot load: exit 2 here, nobody contacted. Routing targets come
+    # from the whole run, in a shard too.
     meshed = [h for h in hosts if isinstance(platforms.driver(h.platform), Meshing)]
     out = []
-    for host in hosts:
+    for host in hosts if shard is None else [h for h in hosts if h.name in shard.members]:
         driver = platforms.driver(host.platform)
         artifacts = render.render_host(env, host)
         if isinstance(driver, ChecksTemplates):
@@ -125,11 +171,20 @@ def _refuse_named(chosen: Selection) -> None:
         )
 
 
-def skipped(opts: FleetOptions, inv: Inventory) -> list[HostResult]:
-    """A `skipped` result for each selected host loopbackctl does not manage."""
+def skipped(
+    opts: FleetOptions,
+    inv: Inventory,
+    chosen: Selection | None = None,
+    shard: Shard | None = None,
+) -> list[HostResult]:
+    """A `skipped` result for each host of `chosen` (default: the selection; only those
+    of `shard` if given) loopbackctl does not manage."""
+    if chosen is None:
+        chosen = pick(inv, opts.limit)
     return [
         HostResult(u.name, u.platform or "-", "skipped", error=f"not managed: {u.reason}")
-        for u in pick(inv, opts.limit).skipped
+        for u in chosen.skipped
+        if shard is None or u.name in shard.members
     ]
 
 
@@ -139,6 +194,69 @@ def in_order(inv: Inventory, results: list[HostResult]) -> list[HostResult]:
     return sorted(results, key=lambda r: position.get(r.name, len(position)))
 
 
+def workers(opts: FleetOptions, hosts: int) -> int:
+    """How many hosts at once, in all processes: --workers (or the default), at most one
+    per host."""
+    return max(1, min(opts.workers or DEFAULT_WORKERS, hosts))
+
+
+def fd_cap(free_descriptors: int | None, processes: int = 1) -> int | None:
+    """The most workers (in all `processes`) that `free_descriptors` per process allow;
+    None: no limit."""
+    if free_descriptors is None:
+        return None
+    return max(1, (free_descriptors - FDS_RESERVED) // FDS_PER_WORKER) * max(1, processes)
+
+
+def _preload(todo: list[Job]) -> None:
+    for syntax in {p.config for j in todo if (p := platforms.lookup(j.host.platform)) and p.config}:
+        remediation.preload(syntax)
+
+
+class Started:
+    """A run whose processes (if any) are forked; `wait` runs it to the end."""
+
+    def __init__(self, todo: list[Job], opts: FleetOptions, cancel: threading.Event) -> None:
+        self.todo, self.opts, self.cancel = todo, opts, cancel
+        self.workers = workers(opts, len(todo))
+        self.pool: Pool | None = None
+        if len(todo) > 1 and any(j.options.transport == "ssh" for j in todo):
+            # netmiko's modules import each other in a cycle: two workers importing it for
+            # the first time at once (a Linux host's shell, an IOS router's CLI) may each
+            # get the other's half-initialised module (ImportError: cannot import name
+            # 'Channel'). Every SSH session needs it: import it once, here, before the
+            # pool starts (and before any fork, so every process has it).
+            import loopbackctl.transport.ssh  # noqa: F401
+        if opts.processes > 1 and len(todo) > 1:
+            from loopbackctl.procs import Pool
+
+            # Each process preloads for itself: a fork while the preloading thread holds
+            # the import lock would leave the child a half-imported module.
+            self.pool = Pool(todo, opts.processes, self.workers, cancel, lambda: _preload(todo))
+        else:
+            _preload(todo)
+
+    def wait(self, on_result: Callable[[HostResult], None] | None = None) -> list[HostResult]:
+        """Every host's result in job order, with the fleet-wide checks (deferred to the
+        merge in a shard: see loopbackctl.shards)."""
+        if self.pool is not None:
+            results = self.pool.wait(on_result)
+        else:
+            results = run_fleet(self.todo, self.workers, self.cancel, on_result)
+        if self.opts.shard is not None:
+            shards.defer_fleet_checks(results)
+            return results
+        check_router_ids(results)
+        if self.opts.routing:
+            routing.collision_checks(results)
+        return results
+
+
+def start(todo: list[Job], opts: FleetOptions, cancel: threading.Event | None = None) -> Started:
+    """Fork the --processes now, before the caller starts any thread (progress bar)."""
+    return Started(todo, opts, cancel or threading.Event())
+
+
 def run(
     todo: list[Job],
     opts: FleetOptions,
@@ -146,17 +264,4 @@ def run(
     on_result: Callable[[HostResult], None] | None = None,
 ) -> list[HostResult]:
     """Run `todo` on the worker pool, then the fleet-wide checks; results in job order."""
-    workers = min(opts.workers or DEFAULT_WORKERS, max(1, len(todo)))
-    for syntax in {p.config for j in todo if (p := platforms.lookup(j.host.platform)) and p.config}:
-        remediation.preload(syntax)
-    if len(todo) > 1 and any(j.options.transport == "ssh" for j in todo):
-        # netmiko's modules import each other in a cycle: two workers importing it for the
-        # first time at once (a Linux host's shell, an IOS router's CLI) may each get the
-        # other's half-initialised module (ImportError: cannot import name 'Channel').
-        # Every SSH session needs it: import it once, here, before the pool starts.
-        import loopbackctl.transport.ssh  # noqa: F401
-    results = run_fleet(todo, workers, cancel, on_result)
-    check_router_ids(results)
-    if opts.routing:
-        routing.collision_checks(results)
-    return results
+    return start(todo, opts, cancel).wait(on_result)

@@ -4,7 +4,8 @@ JSON (stable, documented in the README):
     {"hosts": [{"name", "platform", "status", "changes", "checks", "error", ...}],
      "summary": {"total", "ok", "changed", "drift", "failed", "unreachable", "skipped"}}
 A `skipped` host (not managed) counts in the summary, never fails the exit code, and is a
-JUnit <skipped/> test case.
+JUnit <skipped/> test case. A shard's report (only) also has "shard": {...}
+(loopbackctl.shards).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, TextIO
 
@@ -48,8 +49,10 @@ def host_dict(r: HostResult) -> dict[str, Any]:
     return d
 
 
-def to_json(results: Sequence[HostResult]) -> str:
-    doc = {"hosts": [host_dict(r) for r in results], "summary": summary(results)}
+def to_json(results: Sequence[HostResult], shard: Mapping[str, Any] | None = None) -> str:
+    doc: dict[str, Any] = {"hosts": [host_dict(r) for r in results], "summary": summary(results)}
+    if shard is not None:
+        doc["shard"] = dict(shard)
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -131,23 +134,24 @@ def to_table(results: Sequence[HostResult], colour: bool = False) -> str:
     """One row per host with counts; colour codes only when `colour`."""
     rows = [_row(r) for r in results]
     counts = summary(results)
-    total = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    parts = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
+    total = f": {parts}" if parts else ""  # an empty shard has no host
     if colour:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*HEADERS, caption=f"{counts['total']} host(s): {total}")
+        table = Table(*HEADERS, caption=f"{counts['total']} host(s){total}")
         for r, row in zip(results, rows, strict=True):
             row[2] = f"[{_COLOURS[r.status]}]{row[2]}[/]"
             table.add_row(*row)
         buf = io.StringIO()
         Console(file=buf, force_terminal=True, width=160).print(table)
         return buf.getvalue()
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(HEADERS)]
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(HEADERS)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True)).rstrip()]
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    lines.append(f"{counts['total']} host(s): {total}")
+    lines.append(f"{counts['total']} host(s){total}")
     return "\n".join(lines) + "\n"
 
 
@@ -179,11 +183,16 @@ def diffs(results: Sequence[HostResult], check: bool) -> str:
 
 
 def render(
-    results: Sequence[HostResult], fmt: str, stream: TextIO = sys.stdout, verbose: int = 0
+    results: Sequence[HostResult],
+    fmt: str,
+    stream: TextIO = sys.stdout,
+    verbose: int = 0,
+    shard: Mapping[str, Any] | None = None,
 ) -> str:
-    """The report in `fmt`; with `verbose`, the table is preceded by every check."""
+    """The report in `fmt`; with `verbose`, the table is preceded by every check. `shard`
+    (a shard's section, loopbackctl.shards) goes into the JSON report."""
     if fmt == "json":
-        return to_json(results)
+        return to_json(results, shard)
     if fmt == "junit":
         return to_junit(results)
     head = details(results) if verbose else ""

@@ -16,6 +16,7 @@ every string in a result is scrubbed of the host's secrets.
 from __future__ import annotations
 
 import difflib
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -499,6 +500,13 @@ def check_router_ids(results: Sequence[HostResult]) -> None:
             r.status = "drift"
 
 
+def _put_on(q: queue.SimpleQueue[int], i: int) -> Callable[[Future[HostResult]], None]:
+    def done(_: Future[HostResult]) -> None:
+        q.put(i)
+
+    return done
+
+
 def run_fleet(
     jobs: Sequence[Job],
     workers: int,
@@ -510,20 +518,25 @@ def run_fleet(
     After `cancel` is set, hosts not yet started are reported as not contacted, and hosts
     in flight finish (or roll back) their current step."""
     # Imported here: local mode runs one host in the calling thread and need not load it.
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from concurrent.futures import ThreadPoolExecutor
 
     cancel = cancel or threading.Event()
     results: dict[int, HostResult] = {}
+    # Each finished future names itself on a queue: collecting is O(1) per host, where
+    # concurrent.futures.wait over the pending set costs O(pending) per call, O(n^2) in all.
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopbackctl") as pool:
-        futures: dict[Future[HostResult], int] = {
-            pool.submit(run_host, job, cancel): i for i, job in enumerate(jobs)
-        }
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for f in done:
-                r = f.result()
-                results[futures[f]] = r
-                if on_result is not None:
-                    on_result(r)
+        futures: list[Future[HostResult]] = []
+        for i, job in enumerate(jobs):
+            f = pool.submit(run_host, job, cancel)
+            f.add_done_callback(_put_on(finished, i))
+            futures.append(f)
+        while len(results) < len(jobs):
+            try:
+                i = finished.get(timeout=0.2)  # wake up now and then: signals run here
+            except queue.Empty:
+                continue
+            r = results[i] = futures[i].result()
+            if on_result is not None:
+                on_result(r)
     return [results[i] for i in range(len(jobs))]

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from loopbackctl.cli import commands
+from loopbackctl.cli import commands, limits
 from loopbackctl.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from loopbackctl.cli.parser import build_parser
 from loopbackctl.errors import InventoryError, LoopbackctlError, UsageError
@@ -24,11 +24,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "verify": commands.fleet_or_local,
     "probe": commands.probe,
     "lab": commands.lab,
+    "report": commands.report,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code. Never raises for a user error."""
+    limits.raise_nofile()
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

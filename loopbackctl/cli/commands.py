@@ -94,6 +94,8 @@ def inventory(args: argparse.Namespace) -> int:
 
 def fleet_or_local(args: argparse.Namespace) -> int:
     if args.local:
+        if args.shard or args.processes != 1:
+            raise UsageError("--shard and --processes split a fleet; --local checks this machine")
         from loopbackctl.cli import local
 
         return local.run(args)
@@ -114,3 +116,9 @@ def probe(args: argparse.Namespace) -> int:
     from loopbackctl.cli import local
 
     return local.probe(args)
+
+
+def report(args: argparse.Namespace) -> int:
+    from loopbackctl.cli import merge
+
+    return merge.run(args)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
 
-from loopbackctl import fleet, report
+from loopbackctl import fleet, report, shards
+from loopbackctl.cli import limits
 from loopbackctl.cli.exits import EXIT_INTERRUPTED
 from loopbackctl.model import Inventory
 from loopbackctl.result import HostResult, exit_code
@@ -39,7 +42,27 @@ def options(args: argparse.Namespace) -> fleet.FleetOptions:
         known_hosts=args.known_hosts,
         connect_timeout=args.connect_timeout,
         command_timeout=args.command_timeout,
+        shard=shards.parse_spec(args.shard, os.environ) if args.shard else None,
+        processes=args.processes,
     )
+
+
+def _fit_descriptors(opts: fleet.FleetOptions, hosts: int) -> fleet.FleetOptions:
+    """Fewer workers when the open-files limit cannot hold as many sessions (one line on
+    stderr says so), rather than hosts failing with "Too many open files"."""
+    limit = limits.nofile_limit()
+    if limit is None:
+        return opts
+    wanted = fleet.workers(opts, hosts)
+    cap = fleet.fd_cap(limit - limits.open_descriptors(), opts.processes)
+    if cap is None or cap >= wanted:
+        return opts
+    print(
+        f"loopbackctl: {cap} host(s) at a time instead of {wanted}: the open-files limit"
+        f" (ulimit -n) is {limit}; raise it to run more at once",
+        file=sys.stderr,
+    )
+    return dataclasses.replace(opts, workers=cap)
 
 
 @contextlib.contextmanager
@@ -68,8 +91,9 @@ def _interruptible(cancel: threading.Event) -> Iterator[None]:
 
 
 def _run(todo: list[Job], opts: fleet.FleetOptions, cancel: threading.Event) -> list[HostResult]:
+    started = fleet.start(todo, opts, cancel)  # forks --processes before any thread starts
     if not (sys.stderr.isatty() and todo):
-        return fleet.run(todo, opts, cancel)
+        return started.wait()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -87,13 +111,21 @@ def _run(todo: list[Job], opts: fleet.FleetOptions, cancel: threading.Event) -> 
         def done(r: HostResult) -> None:
             progress.update(task, advance=1, description=r.name)
 
-        return fleet.run(todo, opts, cancel, done)
+        return started.wait(done)
 
 
 def run(args: argparse.Namespace, inv: Inventory) -> int:
     opts = options(args)
-    todo = fleet.jobs(opts, inv)
-    skipped = fleet.skipped(opts, inv)
+    chosen, shard = fleet.selection(opts, inv)
+    todo = fleet.jobs(opts, inv, chosen, shard)
+    skipped = fleet.skipped(opts, inv, chosen, shard)
+    if shard is not None:
+        print(
+            f"loopbackctl: shard {shard.index}/{shard.count}: {len(todo) + len(skipped)} of"
+            f" the {shard.selected} selected host(s)",
+            file=sys.stderr,
+        )
+    opts = _fit_descriptors(opts, len(todo))
     cancel = threading.Event()
     with _interruptible(cancel):
         results = fleet.in_order(inv, [*_run(todo, opts, cancel), *skipped])
@@ -101,7 +133,8 @@ def run(args: argparse.Namespace, inv: Inventory) -> int:
     out = sys.stdout
     if args.command == "apply" and args.diff and fmt == "table":
         out.write(report.diffs(results, opts.check))
-    out.write(report.render(results, fmt, out, getattr(args, "verbose", 0)))
+    section = shard.section(cancel.is_set()) if shard is not None else None
+    out.write(report.render(results, fmt, out, getattr(args, "verbose", 0), section))
     out.flush()
     if cancel.is_set():
         return EXIT_INTERRUPTED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from loopbackctl import __version__
@@ -95,6 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=common_parents, help=helptext)
         p.add_argument("--limit", help="hosts, groups or globs; ! excludes (as Ansible)")
         p.add_argument("--workers", type=_positive_int, default=None)
+        p.add_argument(
+            "--shard",
+            metavar="K/N",
+            default=None,
+            help="only shard K of N of the selected hosts (job[/N]: K from a Kubernetes"
+            " Indexed Job's $JOB_COMPLETION_INDEX); merge with `report merge`",
+        )
+        p.add_argument(
+            "--processes",
+            type=_positive_int,
+            default=1,
+            help="spread the workers over this many processes (one core each)",
+        )
         p.add_argument("--format", choices=("table", "json", "junit"), default=None)
         p.add_argument("--local", action="store_true", help="this machine's lo, no SSH")
         p.add_argument("--netns", help="with --local: run inside this network namespace")
@@ -144,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
 
     _add_lab(sub)
+    _add_report(sub, common_parents)
 
     probe = sub.add_parser(
         "probe", parents=common_parents, help="is anything listening on ADDR:PORT?"
@@ -152,6 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--netns", help="run inside this network namespace")
     probe.add_argument("--timeout", type=_positive_float, default=1.0)
     return parser
+
+
+def _add_report(sub: Any, parents: Sequence[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser("report", parents=parents, help="work with JSON reports")
+    actions = report.add_subparsers(dest="report_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    merge = actions.add_parser(
+        "merge",
+        parents=parents,
+        help="merge the JSON reports of --shard runs into the report of the one run",
+    )
+    merge.add_argument("files", nargs="+", metavar="FILE", help="shard reports (- for stdin)")
+    merge.add_argument("--format", choices=("table", "json", "junit"), default="table")
 
 
 def _add_lab(sub: Any) -> None:

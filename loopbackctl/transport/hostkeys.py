@@ -38,59 +38,112 @@ class UnknownHostKeyError(paramiko.SSHException):  # type: ignore[misc]
         super().__init__(f"{hostname} is not in {path}")
 
 
-def _hashed_match(pattern: str, name: str) -> bool:
-    # OpenSSH HashKnownHosts: |1|base64(salt)|base64(HMAC-SHA1(salt, name))
-    try:
-        _, _, salt, digest = pattern.split("|", 3)
-        mac = hmac.new(base64.b64decode(salt), name.encode(), hashlib.sha1).digest()
-        return hmac.compare_digest(mac, base64.b64decode(digest))
-    except (ValueError, binascii.Error):
-        return False
+class _Hashed:
+    """An OpenSSH HashKnownHosts name, |1|base64(salt)|base64(HMAC-SHA1(salt, name)), keyed
+    once: matching a name costs one HMAC copy and update, about 1 us."""
+
+    def __init__(self, pattern: str) -> None:
+        _, _, salt, digest = pattern.split("|", 3)  # ValueError: not this form
+        self.keyed = hmac.new(base64.b64decode(salt), digestmod=hashlib.sha1)
+        self.digest = base64.b64decode(digest)
+
+    def matches(self, name: str) -> bool:
+        mac = self.keyed.copy()
+        mac.update(name.encode())
+        return hmac.compare_digest(mac.digest(), self.digest)
+
+
+class _Entries:
+    """Parsed known_hosts lines: exact names in a dict, hashed names in a list."""
+
+    def __init__(self) -> None:
+        self.plain: dict[str, list[Entry]] = {}
+        self.hashed: list[tuple[_Hashed, Entry]] = []
+
+    def add_lines(self, text: str) -> None:
+        for line in text.splitlines():
+            fields = line.split()
+            if len(fields) < 3 or fields[0].startswith(("#", "@")):
+                continue
+            names, entry = fields[0], (fields[1], fields[2])
+            for name in names.split(","):
+                if not name.startswith("|1|"):
+                    self.plain.setdefault(name, []).append(entry)
+                    continue
+                with contextlib.suppress(ValueError, binascii.Error):
+                    self.hashed.append((_Hashed(name), entry))
+
+    def lookup(self, name: str) -> list[Entry]:
+        found = list(self.plain.get(name, []))
+        return found + [e for h, e in self.hashed if h.matches(name)]
 
 
 class KnownHosts:
-    """One known_hosts file, parsed once and re-parsed only when it changes on disk.
-    Exact and hashed host names, as paramiko; marker lines (@revoked, @cert-authority)
-    are ignored, as paramiko does."""
+    """One known_hosts file, parsed once; when it changes on disk, only what was appended
+    is parsed (accept-new appends a line per new host: re-reading the whole file each time
+    would make a fleet's first run quadratic). A file replaced (`ssh-keygen -R` writes a
+    new one), shortened, or rewritten so that the end of the last line read is no longer
+    where it was, is read again whole. Exact and hashed host
+    names, as paramiko; marker lines (@revoked, @cert-authority) are ignored, as paramiko
+    does. A hashed file costs an HMAC per hashed name per lookup, as in OpenSSH."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._stamp: tuple[int, int] | None = None
-        self._plain: dict[str, list[Entry]] = {}
-        self._hashed: list[tuple[str, Entry]] = []
+        self._stamp: tuple[int, int, int, int] | None = None
+        self._done = _Entries()  # complete lines, up to _offset
+        self._tail = _Entries()  # a last line without its newline (yet)
+        self._offset = 0
+        self._last = b""  # the end of the last complete line read (up to 256 bytes)
+
+    def _read_from(self, offset: int) -> bytes | None:
+        """The file from `offset` on; None when it is gone."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(offset)
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def _appended(self, size: int) -> bytes | None:
+        """What was appended since the last read, or None when the file changed otherwise."""
+        if not 0 < self._offset <= size:
+            return None
+        start = self._offset - len(self._last)
+        data = self._read_from(start)
+        if data is None or not data.startswith(self._last):
+            return None
+        return data[len(self._last) :]
 
     def _refresh(self) -> None:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            self._stamp, self._plain, self._hashed = None, {}, []
+            st = None
+        stamp = None if st is None else (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp is not None and stamp == self._stamp:
             return
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp == self._stamp:
-            return
-        plain: dict[str, list[Entry]] = {}
-        hashed: list[tuple[str, Entry]] = []
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) < 3 or fields[0].startswith(("#", "@")):
-                    continue
-                names, entry = fields[0], (fields[1], fields[2])
-                for name in names.split(","):
-                    if name.startswith("|1|"):
-                        hashed.append((name, entry))
-                    else:
-                        plain.setdefault(name, []).append(entry)
-        self._stamp, self._plain, self._hashed = stamp, plain, hashed
+        same_file = stamp is not None and self._stamp is not None and self._stamp[:2] == stamp[:2]
+        data = self._appended(stamp[3]) if stamp is not None and same_file else None
+        if data is None:
+            self._done, self._offset, self._last = _Entries(), 0, b""
+            data = self._read_from(0) if stamp is not None else b""
+            if data is None:  # gone between stat and open
+                stamp, data = None, b""
+        end = data.rfind(b"\n") + 1
+        self._done.add_lines(data[:end].decode("utf-8", errors="replace"))
+        if end:
+            self._offset += end
+            self._last = (self._last + data[:end])[-256:]
+        self._tail = _Entries()
+        self._tail.add_lines(data[end:].decode("utf-8", errors="replace"))
+        self._stamp = stamp
 
     def lookup(self, name: str) -> list[Entry]:
         """The recorded (type, key) entries for `name` ("host" or "[host]:port")."""
         with self._lock:
             self._refresh()
-            found = list(self._plain.get(name, []))
-            found += [e for pattern, e in self._hashed if _hashed_match(pattern, name)]
-            return found
+            return self._done.lookup(name) + self._tail.lookup(name)
 
     def host_keys(self, name: str) -> paramiko.HostKeys:
         """A HostKeys holding only `name`'s entries (for one connection's client)."""
@@ -107,7 +160,6 @@ class KnownHosts:
         directory = os.path.dirname(self.path) or "."
         os.makedirs(directory, mode=0o700, exist_ok=True)
         with self._lock, _file_lock(self.path):
-            self._stamp = None
             for kind, b64 in self.lookup(name):
                 if kind != key.get_name():
                     continue
@@ -115,10 +167,15 @@ class KnownHosts:
                     return
                 old = paramiko.PKey.from_type_string(kind, base64.b64decode(b64))
                 raise paramiko.BadHostKeyException(name, key, old)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a") as f:
-                f.write(f"{name} {key.get_name()} {key.get_base64()}\n")
-            self._stamp = None
+            line = f"{name} {key.get_name()} {key.get_base64()}\n".encode()
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # a hand-edited last line without its newline
+                os.write(fd, line)
+            finally:
+                os.close(fd)
 
 
 _FILES: dict[str, KnownHosts] = {}
