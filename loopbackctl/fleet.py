@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopbackctl import platforms, remediation, render, routing, shards
 from loopbackctl.errors import UsageError
+from loopbackctl.flight import InFlight
 from loopbackctl.model import Host, Inventory
 from loopbackctl.platforms.base import ChecksTemplates, Meshing
 from loopbackctl.result import HostResult
@@ -218,6 +219,7 @@ class Started:
 
     def __init__(self, todo: list[Job], opts: FleetOptions, cancel: threading.Event) -> None:
         self.todo, self.opts, self.cancel = todo, opts, cancel
+        self.flight = InFlight()  # the hosts in flight, in any process
         self.workers = workers(opts, len(todo))
         self.pool: Pool | None = None
         if len(todo) > 1 and any(j.options.transport == "ssh" for j in todo):
@@ -232,7 +234,9 @@ class Started:
 
             # Each process preloads for itself: a fork while the preloading thread holds
             # the import lock would leave the child a half-imported module.
-            self.pool = Pool(todo, opts.processes, self.workers, cancel, lambda: _preload(todo))
+            self.pool = Pool(
+                todo, opts.processes, self.workers, cancel, lambda: _preload(todo), self.flight
+            )
         else:
             _preload(todo)
 
@@ -242,7 +246,7 @@ class Started:
         if self.pool is not None:
             results = self.pool.wait(on_result)
         else:
-            results = run_fleet(self.todo, self.workers, self.cancel, on_result)
+            results = run_fleet(self.todo, self.workers, self.cancel, on_result, self.flight)
         if self.opts.shard is not None:
             shards.defer_fleet_checks(results)
             return results

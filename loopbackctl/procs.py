@@ -11,10 +11,12 @@ Fork, not spawn: the children inherit the parsed inventory and the rendered jobs
 in milliseconds. `Pool` forks in its constructor: create it before this process starts
 any thread (a progress bar's refresh thread), and flush output first.
 
-Ctrl-C reaches every process of the terminal's group; SIGTERM reaches the parent, which
-passes it on. Either way no process claims a new host, hosts in flight finish or roll
-back, and the parent reports the rest as not contacted. A child that dies leaves its
-hosts in flight as failed, with the reason; the others carry on.
+Ctrl-C, and SIGHUP when the terminal closes, reach every process of the terminal's group;
+SIGTERM (or SIGHUP) sent to the parent alone is passed on to the children. Any of them
+stops each process claiming new hosts, hosts in flight finish or roll back, and the parent
+reports the rest as not contacted; a second one changes nothing in a child (the parent
+lists the hosts still in flight: each child says when it starts a host). A child that
+dies leaves its hosts in flight as failed, with the reason; the others carry on.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from multiprocessing.context import ForkProcess
 from multiprocessing.sharedctypes import Synchronized
 from types import FrameType
 
+from loopbackctl.flight import STOP_SIGNALS, InFlight
 from loopbackctl.result import HostResult
 from loopbackctl.runner import Job, run_host
 
@@ -52,7 +55,7 @@ def _child(
     def stop(signum: int, frame: FrameType | None) -> None:
         cancel.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, stop)
     if setup is not None:
         setup()
@@ -68,14 +71,17 @@ def _child(
             counter.value = i + 1
             return i
 
+    def send(i: int, r: HostResult | None) -> None:
+        try:
+            with lock:
+                conn.send((i, r))
+        except OSError:  # the parent is gone: nobody will read another result
+            cancel.set()
+
     def work() -> None:
         while (i := claim()) is not None:
-            r = run_host(jobs[i], cancel)
-            try:
-                with lock:
-                    conn.send((i, r))
-            except OSError:  # the parent is gone: nobody will read another result
-                cancel.set()
+            send(i, None)  # in flight
+            send(i, run_host(jobs[i], cancel))
 
     pool = [threading.Thread(target=work, name=f"loopbackctl-{n}") for n in range(threads)]
     for t in pool:
@@ -95,7 +101,8 @@ def _gone(proc: ForkProcess) -> str:
 
 class Pool:
     """`jobs` over `processes` processes with `workers` threads in all. The processes
-    start now, each calling `setup` first; `wait` collects the results."""
+    start now, each calling `setup` first; `wait` collects the results, following the
+    hosts in flight in `flight`."""
 
     def __init__(
         self,
@@ -104,8 +111,10 @@ class Pool:
         workers: int,
         cancel: threading.Event,
         setup: Callable[[], None] | None = None,
+        flight: InFlight | None = None,
     ) -> None:
         self.jobs, self.cancel = jobs, cancel
+        self.flight = flight or InFlight()
         ctx = multiprocessing.get_context("fork")
         self._counter: Synchronized[int] = ctx.Value("q", 0)
         self._children: dict[Connection, ForkProcess] = {}
@@ -133,6 +142,7 @@ class Pool:
         """Every job's result, in job order, once every process has ended."""
         results: dict[int, HostResult] = {}
         live = dict(self._children)
+        started: dict[Connection, set[int]] = {conn: set() for conn in live}
         ended: list[str] = []
         passed_on = False
         while live:
@@ -144,12 +154,20 @@ class Pool:
                 try:
                     i, r = conn.recv()
                 except (EOFError, OSError):
+                    for i in started.pop(conn):
+                        self.flight.end(i)
                     proc = live.pop(conn)
                     proc.join()
                     conn.close()
                     if proc.exitcode != 0:
                         ended.append(_gone(proc))
                     continue
+                if r is None:
+                    started[conn].add(i)
+                    self.flight.start(i, self.jobs[i].host.name)
+                    continue
+                started[conn].discard(i)
+                self.flight.end(i)
                 results[i] = r
                 if on_result is not None:
                     on_result(r)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Literal
 from loopbackctl import platforms, routing
 from loopbackctl.checks import state_checks, with_health
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
+from loopbackctl.flight import InFlight
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
 from loopbackctl.platforms.base import (
@@ -507,20 +508,31 @@ def _put_on(q: queue.SimpleQueue[int], i: int) -> Callable[[Future[HostResult]],
     return done
 
 
+def _tracked(flight: InFlight, i: int, job: Job, cancel: threading.Event) -> HostResult:
+    flight.start(i, job.host.name)
+    try:
+        return run_host(job, cancel)
+    finally:
+        flight.end(i)
+
+
 def run_fleet(
     jobs: Sequence[Job],
     workers: int,
     cancel: threading.Event | None = None,
     on_result: Callable[[HostResult], None] | None = None,
+    flight: InFlight | None = None,
 ) -> list[HostResult]:
     """Run `jobs` on a pool of `workers` threads; results in the order of `jobs`.
 
     After `cancel` is set, hosts not yet started are reported as not contacted, and hosts
-    in flight finish (or roll back) their current step."""
+    in flight finish (or roll back) their current step. `flight` follows the hosts in
+    flight."""
     # Imported here: local mode runs one host in the calling thread and need not load it.
     from concurrent.futures import ThreadPoolExecutor
 
     cancel = cancel or threading.Event()
+    flight = flight or InFlight()
     results: dict[int, HostResult] = {}
     # Each finished future names itself on a queue: collecting is O(1) per host, where
     # concurrent.futures.wait over the pending set costs O(pending) per call, O(n^2) in all.
@@ -528,7 +540,7 @@ def run_fleet(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loopbackctl") as pool:
         futures: list[Future[HostResult]] = []
         for i, job in enumerate(jobs):
-            f = pool.submit(run_host, job, cancel)
+            f = pool.submit(_tracked, flight, i, job, cancel)
             f.add_done_callback(_put_on(finished, i))
             futures.append(f)
         while len(results) < len(jobs):

@@ -1,7 +1,8 @@
 """`apply` and `verify` over SSH: options from argv, progress on a terminal, the report.
 
-Ctrl-C (or SIGTERM) stops new hosts from starting, lets hosts in flight finish or roll
-back, prints the report and exits 130.
+Ctrl-C, SIGTERM or SIGHUP (the terminal closed) stops new hosts from starting, lets hosts
+in flight finish or roll back, prints the report (when there is still somewhere to print
+it) and exits 130; a second one lists the hosts still in flight, and abandons none.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from types import FrameType
 from loopbackctl import fleet, report, shards
 from loopbackctl.cli import limits
 from loopbackctl.cli.exits import EXIT_INTERRUPTED
+from loopbackctl.flight import STOP_SIGNALS, InFlight
 from loopbackctl.model import Inventory
 from loopbackctl.result import HostResult, exit_code
 from loopbackctl.runner import Job
@@ -65,33 +67,58 @@ def _fit_descriptors(opts: fleet.FleetOptions, hosts: int) -> fleet.FleetOptions
     return dataclasses.replace(opts, workers=cap)
 
 
-@contextlib.contextmanager
-def _interruptible(cancel: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set `cancel` instead of raising, while the pool runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _Signals:
+    """While the pool runs: SIGINT, SIGTERM and SIGHUP (the terminal closed) set `cancel`
+    instead of raising or killing; a second one lists the hosts still in flight (`flight`,
+    set once the run has started)."""
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if not cancel.is_set():
-            print(
-                "\nloopbackctl: interrupted; hosts in flight finish or roll back, no new"
-                " host starts",
-                file=sys.stderr,
-                flush=True,
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.flight: InFlight | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if not self.cancel.is_set():
+            self.cancel.set()
+            by = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+            _say(
+                f"\nloopbackctl: interrupted{by}; hosts in flight finish or roll back, no new"
+                " host starts"
             )
-        cancel.set()
+            return
+        names = self.flight.names() if self.flight is not None else []
+        if names:
+            _say(
+                f"loopbackctl: still in flight, each finishing or rolling back (none is"
+                f" abandoned mid-push): {', '.join(names)}"
+            )
+        else:
+            _say("loopbackctl: no host in flight any more; the report follows")
 
-    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+def _say(line: str) -> None:
+    # After SIGHUP the terminal may be gone: the run goes on without the line.
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _interruptible(cancel: threading.Event) -> Iterator[_Signals]:
+    """Stop signals set `cancel` instead of raising, while the pool runs."""
+    handler = _Signals(cancel)
+    if threading.current_thread() is not threading.main_thread():
+        yield handler
+        return
+    old = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
-        yield
+        yield handler
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
 
 
-def _run(todo: list[Job], opts: fleet.FleetOptions, cancel: threading.Event) -> list[HostResult]:
-    started = fleet.start(todo, opts, cancel)  # forks --processes before any thread starts
+def _run(todo: list[Job], opts: fleet.FleetOptions, signals: _Signals) -> list[HostResult]:
+    started = fleet.start(todo, opts, signals.cancel)  # forks --processes before any thread
+    signals.flight = started.flight
     if not (sys.stderr.isatty() and todo):
         return started.wait()
     from rich.console import Console
@@ -127,15 +154,20 @@ def run(args: argparse.Namespace, inv: Inventory) -> int:
         )
     opts = _fit_descriptors(opts, len(todo))
     cancel = threading.Event()
-    with _interruptible(cancel):
-        results = fleet.in_order(inv, [*_run(todo, opts, cancel), *skipped])
+    with _interruptible(cancel) as signals:
+        results = fleet.in_order(inv, [*_run(todo, opts, signals), *skipped])
     fmt = args.format or "table"
     out = sys.stdout
-    if args.command == "apply" and args.diff and fmt == "table":
-        out.write(report.diffs(results, opts.check))
-    section = shard.section(cancel.is_set()) if shard is not None else None
-    out.write(report.render(results, fmt, out, getattr(args, "verbose", 0), section))
-    out.flush()
+    try:
+        if args.command == "apply" and args.diff and fmt == "table":
+            out.write(report.diffs(results, opts.check))
+        section = shard.section(cancel.is_set()) if shard is not None else None
+        out.write(report.render(results, fmt, out, getattr(args, "verbose", 0), section))
+        out.flush()
+    except OSError:
+        if not cancel.is_set():
+            raise
+        # The terminal closed (SIGHUP): nowhere to print; the devices are settled.
     if cancel.is_set():
         return EXIT_INTERRUPTED
     return exit_code(results)
