@@ -26,6 +26,7 @@ from loopbackctl.templating import Templates
 from loopbackctl.transport import ping as pinger
 from loopbackctl.transport.options import (
     DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_CONFIRM_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_KNOWN_HOSTS,
     ConnectOptions,
@@ -71,6 +72,8 @@ class FleetOptions:
     command_timeout: float | None = None
     shard: tuple[int, int] | None = None
     processes: int = 1
+    # apply's confirm-or-revert window; None: --no-confirm.
+    confirm_timeout: float | None = DEFAULT_CONFIRM_TIMEOUT
 
 
 def _seconds(value: Any) -> float | None:
@@ -153,6 +156,7 @@ def jobs(
                 check=opts.check,
                 purge=opts.purge,
                 save=opts.save,
+                confirm_timeout=opts.confirm_timeout if opts.mode == "apply" else None,
                 reachability=opts.reachability,
                 ping_allow=allow,
                 routing=routing.targets(meshed, host.name) if opts.routing else None,

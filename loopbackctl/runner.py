@@ -1,10 +1,20 @@
 """The per-host pipeline and the fleet's thread pool.
 
-apply:  connect → read → plan + commands → (both empty: ok) → push → write saved file →
-        read → re-plan and re-computed commands must both be empty and the saved file
-        must read back → save → changed. Any failure after the first command restores
-        the state read before the change (Driver.restore, over a new connection if the
-        old one was lost) and reports both the failure and whether the restore succeeded.
+apply:  connect → read → plan + commands → (both empty: ok) → arm → push → write saved
+        file → read → re-plan and re-computed commands must both be empty and the saved
+        file must read back → confirm → save → changed. Any failure after the first
+        command restores the state read before the change (Driver.restore, over a new
+        connection if the old one was lost) and reports both the failure and whether the
+        restore succeeded.
+
+Confirm-or-revert (`Job.confirm_timeout`, a driver that is `Confirming`): before the first
+command the device is armed to put back by itself, `confirm_timeout` seconds later, the
+state read before, unless the run confirms. The run confirms once the change read back
+as intended, or once its rollback did; when the rollback fails it leaves the revert armed
+and says when the device reverts. So a controller that dies (SIGKILL, a lost network)
+leaves each device as it was or as intended, never between. It saves (write memory)
+only after confirming: a revert never leaves the saved configuration differing from the
+running one. --check and a converged host arm nothing.
 verify: connect → read → per-address checks (+ the lines a config-driven platform would
         send, + saved file, + reachability, + on routers with --routing: router-ids and
         the mesh) → ok | drift.
@@ -30,6 +40,7 @@ from loopbackctl.flight import InFlight
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
 from loopbackctl.platforms.base import (
+    Confirming,
     Driver,
     Meshing,
     Observed,
@@ -39,6 +50,7 @@ from loopbackctl.platforms.base import (
     SavedFile,
     Session,
     ShowsBlocks,
+    Undo,
 )
 from loopbackctl.result import Check, HostResult
 from loopbackctl.routing import MeshTarget
@@ -57,7 +69,8 @@ Mode = Literal["apply", "verify"]
 class Job:
     """One host's work. `artifacts` are its rendered templates (render.render_host);
     `templates` the run's, through which a driver renders them anew (Linux: its commands
-    from the plan's changes)."""
+    from the plan's changes). `confirm_timeout`: apply's confirm-or-revert window in
+    seconds on a `Confirming` driver, None for none (--no-confirm)."""
 
     host: Host
     mode: Mode
@@ -71,6 +84,7 @@ class Job:
     ping_allow: pinger.AllowList = pinger.DEFAULT_ALLOW
     # verify --routing: None when not asked; else the other routers' loopbacks to reach.
     routing: tuple[MeshTarget, ...] | None = None
+    confirm_timeout: float | None = None
 
 
 PURGE_IGNORED = (
@@ -82,6 +96,11 @@ PURGE_IGNORED = (
 
 class VerifyFailed(DeviceError):
     """The device took every command but does not read back as intended."""
+
+
+class ConfirmFailed(DeviceError):
+    """The change read back as intended but its revert could not be cancelled: the
+    device undoes it by itself (no rollback from here)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,10 @@ class _Pipeline:
         self.configured = platform.config is not None
         self.router, self.title = platform.router, platform.title
         self.persist = driver if isinstance(driver, Persisting) else None
+        confirming = isinstance(driver, Confirming) and job.confirm_timeout is not None
+        self.confirming = driver if confirming and isinstance(driver, Confirming) else None
+        # When the armed revert fires (wall clock, for messages); None while not armed.
+        self.reverts_at: float | None = None
         self.artifacts = job.templates.for_host(job.host, job.artifacts)
         self.session: Session | None = None
         self.sent: list[str] = []
@@ -309,17 +332,73 @@ class _Pipeline:
         if self.cancel.is_set():
             self.res.error = "interrupted before any change; nothing was changed"
             return
+        if self.confirming is not None:
+            try:
+                self._arm(s, intent)
+            except DeviceError as exc:
+                self.res.status = "failed"
+                self.res.rollback = "nothing to undo"
+                self.res.error = f"{exc}; nothing was changed"
+                return
         try:
             self._push_and_prove(s, intent)
+            self._confirm_change()
+            self._save(intent)
             self.res.status = "changed"
         except DeviceError as exc:
             self.res.status = "failed"
             self.res.checks = [c for c in self.res.checks if c.name != "plan"]
             self._rollback(exc, intent)
 
+    def _arm(self, s: Session, intent: _Intent) -> None:
+        assert self.confirming is not None and self.job.confirm_timeout is not None
+        saved = intent.saved[0] if intent.saved is not None and intent.write else None
+        undo = Undo(intent.before, intent.plan, tuple(intent.commands), saved)
+        timeout = self.job.confirm_timeout
+        self.confirming.arm(s, self.host, undo, timeout)
+        self.reverts_at = time.time() + timeout
+
+    def _reverts(self) -> str:
+        assert self.reverts_at is not None
+        at = time.strftime("%H:%M:%S UTC", time.gmtime(self.reverts_at))
+        return f"the device puts back the state read before by itself at {at} (confirm-or-revert)"
+
+    def _confirm(self) -> None:
+        """Cancel the armed revert (over a new session if the old one was lost)."""
+        assert self.confirming is not None
+        s = self.session
+        try:
+            if s is None:
+                raise ConnectionLostError(f"{self.host.name}: no session")
+            self.confirming.confirm(s, self.host)
+        except ConnectionLostError:
+            self._close()
+            self.confirming.confirm(self._connect(), self.host)
+        self.reverts_at = None
+
+    def _confirm_change(self) -> None:
+        """After the change read back as intended: confirm it. ConfirmFailed (no rollback:
+        the device reverts by itself, or already did) when it cannot."""
+        if self.reverts_at is None:
+            return
+        try:
+            self._confirm()
+        except DeviceError as exc:
+            raise ConfirmFailed(
+                f"the change read back as intended but was not confirmed ({exc}); "
+                + self._reverts()
+            ) from None
+
+    def _save(self, intent: _Intent) -> None:
+        if self.job.save and intent.commands:
+            self.driver.save(self._session(), self.host)
+
+    def _session(self) -> Session:
+        return self.session if self.session is not None else self._connect()
+
     def _push_and_prove(self, s: Session, intent: _Intent) -> None:
         """Push, write the saved file, read back: the re-plan must be empty and the file
-        must read back as written; then save. DeviceError at the first failure."""
+        must read back as written. DeviceError at the first failure."""
         commands = intent.commands
         self.res.commands = list(commands)
         self.driver.push(s, self.host, commands)
@@ -343,10 +422,33 @@ class _Pipeline:
             if now is None or now[0].content != intent.saved[1].content:
                 raise VerifyFailed(f"{intent.saved[1].path} does not read back as written")
             self.res.checks.append(_saved_check(*now))
-        if self.job.save and commands:
-            self.driver.save(s, self.host)
 
     def _rollback(self, exc: DeviceError, intent: _Intent) -> None:
+        """Restore the state read before; then cancel the armed revert if the restore
+        read back as before, else leave it armed to do the job (and say when)."""
+        if isinstance(exc, ConfirmFailed):
+            self.res.rollback = "left to the device"
+            self.res.error = str(exc)
+            return
+        self._restore_back(exc, intent)
+        if self.reverts_at is None:
+            return
+        if self.res.rollback is not None and self.res.rollback.startswith("FAILED"):
+            self.res.error = (
+                f"{exc}; ROLLBACK FAILED ({self.res.rollback.removeprefix('FAILED: ')}): "
+                + self._reverts()
+                + "; check it then"
+            )
+            return
+        try:
+            self._confirm()
+        except DeviceError as cexc:
+            self.res.error = (
+                f"{self.res.error}; the pending revert could not be cancelled ({cexc}): "
+                + self._reverts()
+            )
+
+    def _restore_back(self, exc: DeviceError, intent: _Intent) -> None:
         why = str(exc)
         if not self.sent and self.session is not None and not self.session.sent:
             # Refused before a single command went out (e.g. sudo refused the secret and

@@ -37,6 +37,7 @@ def options(args: argparse.Namespace) -> fleet.FleetOptions:
         check=applying and args.check,
         purge=applying and args.purge,
         save=not (applying and args.no_save),
+        confirm_timeout=(None if not applying or args.no_confirm else args.confirm_timeout),
         reachability=not applying and args.reachability,
         ping_allow=None if applying else args.ping_allow,
         routing=not applying and args.routing,

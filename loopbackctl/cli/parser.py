@@ -9,6 +9,7 @@ from typing import Any
 
 from loopbackctl import __version__
 from loopbackctl.errors import UsageError
+from loopbackctl.transport.options import DEFAULT_CONFIRM_TIMEOUT
 
 
 class _Parser(argparse.ArgumentParser):
@@ -136,6 +137,22 @@ def build_parser() -> argparse.ArgumentParser:
                 "--no-save",
                 action="store_true",
                 help="IOS: do not write memory after a verified change",
+            )
+            confirm = p.add_mutually_exclusive_group()
+            confirm.add_argument(
+                "--confirm-timeout",
+                metavar="S",
+                type=_positive_float,
+                default=DEFAULT_CONFIRM_TIMEOUT,
+                help="confirm-or-revert: each changed device puts back what it had by itself"
+                " S seconds after the change began unless loopbackctl confirms the verified"
+                f" change (default {DEFAULT_CONFIRM_TIMEOUT:g}; IOS rounds up to whole minutes)",
+            )
+            confirm.add_argument(
+                "--no-confirm",
+                action="store_true",
+                help="change devices without confirm-or-revert (a controller that dies"
+                " mid-apply may leave a device half-changed)",
             )
         else:
             p.add_argument(

@@ -217,6 +217,46 @@ class Persisting(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Undo:
+    """What an armed revert puts back: the device as apply read it before its change.
+
+    `before`: that read (every loopback, lo up/down, the running blocks of a
+    config-driven platform); `plan` and `commands`: the change about to be sent (a
+    revert may undo only what they touch, so that it leaves alone what others change on
+    the device meanwhile and what the change never reached); `saved`: the persistent
+    file as it was before, when this apply writes it (`content` None: absent), else None.
+    A platform whose device keeps its own copy of the configuration (IOS's archive)
+    may ignore all of it."""
+
+    before: Observed
+    plan: Plan
+    commands: tuple[str, ...]
+    saved: SavedFile | None = None
+
+
+@runtime_checkable
+class Confirming(Protocol):
+    """Optional: the device itself undoes an apply unless the run confirms it
+    (confirm-or-revert), so that no failure of the controller or of the connection can
+    leave it half-changed. The runner arms before the first command of a change and
+    confirms only after the change read back as intended (or the rollback did)."""
+
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+        """Before the first change is sent: from now on the device puts back what `undo`
+        describes by itself `timeout` seconds later (a platform may round up: IOS counts
+        minutes) unless `confirm` is called, even when this session or the controller
+        dies. DeviceError when it cannot arm (nothing changed then), also when a revert
+        armed earlier (by a run that died) is still pending. Adds nothing to
+        `session.sent`: arming changes nothing the report lists."""
+        ...
+
+    def confirm(self, session: Session, host: Host) -> None:
+        """Cancel the pending revert, and prove it will not run. DeviceError when it
+        cannot, or when the device already reverted (the confirm came too late)."""
+        ...
+
+
 @runtime_checkable
 class ChecksTemplates(Protocol):
     """Optional for a Driver that renders templates at apply time (`artifacts.render`):

@@ -11,6 +11,9 @@ TransportKind = Literal["ssh", "local"]
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_COMMAND_TIMEOUT = 30.0
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
+# apply's confirm-or-revert window (runner.Job.confirm_timeout), long enough for a slow
+# host's push and read-back; IOS rounds it up to whole minutes.
+DEFAULT_CONFIRM_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
