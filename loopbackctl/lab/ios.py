@@ -13,7 +13,10 @@ random per lab, kept in the state directory (root only); `lab up` writes the sec
 its inventory (`extras`), never on a terminal.
 
 At boot a router has GigabitEthernet0/0 on its management addresses, GigabitEthernet0/1
-unused, and the lo addresses the lab seeds as Loopback0. The simulator needs Python
+unused, the lo addresses the lab seeds as Loopback0, and (as a lab managed the way
+operators run real routers) a configuration archive, ``archive`` / `` path
+flash:archive``, which IOS's confirm-or-revert (``configure terminal revert timer``)
+needs; `IosOptions.archive` False boots one without it. The simulator needs Python
 packages that loopbackctl does not install by default (`unavailable`, `INSTALL`).
 """
 
@@ -54,6 +57,8 @@ MODULES = ("fake_switches", "twisted.conch", "netaddr", "lxml", "tftpy")
 #: installed without its dependencies, which the `lab` extra brings instead.
 INSTALL = "pip install 'loopbackctl[lab]' && pip install --no-deps fake-switches==1.5.0"
 SIM_DIR = "iossim"
+#: The configuration archive every lab router boots with (unless IosOptions.archive off).
+ARCHIVE_CONFIG = ("archive", " path flash:archive")
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
@@ -69,7 +74,8 @@ class IosOptions:
     `password`/`secret` None: the lab's; `base_config` None: the management ports;
     `startup_config` follows the seeded Loopback0; `faults`: see
     `loopbackctl.lab.iossim.core.Fault`; `save_prompts`: ``write memory`` asks
-    ``[confirm]``; `ipv6` False: an image without IPv6.
+    ``[confirm]``; `ipv6` False: an image without IPv6; `archive` False: no
+    configuration archive (IOS then refuses ``configure terminal revert timer``).
     """
 
     username: str = USERNAME
@@ -81,6 +87,7 @@ class IosOptions:
     faults: tuple[Mapping[str, Any], ...] = ()
     save_prompts: bool = False
     ipv6: bool = True
+    archive: bool = True
 
 
 def unavailable() -> str | None:
@@ -149,7 +156,7 @@ def device_spec(lab: Lab, node: Node, authorized: str) -> dict[str, Any]:
         "port": node.port,
         "username": opts.username,
         "authorized_keys": [authorized],
-        "base_config": list(base),
+        "base_config": [*base, *(ARCHIVE_CONFIG if opts.archive else ())],
         "startup_config": [*loopback_config(seeded), *opts.startup_config],
         "faults": [dict(f) for f in opts.faults],
         "save_prompts": opts.save_prompts,

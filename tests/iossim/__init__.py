@@ -15,10 +15,12 @@ kind "cisco_ios" routers, served by `loopbackctl.lab.iossim`), the same code as 
 Every router listens on port 22 of its own management addresses (198.19.X.N and
 2001:db8:ffXX::N) inside its own network namespace; building the bed needs root, as
 every lab does. ``DeviceSpec(name, username, password, secret, startup_config=[IOS
-lines], base_config, ports, faults, save_prompts, ipv6)``: every router boots with
-GigabitEthernet0/0 10.1.0.1/24 (up) and GigabitEthernet0/1 (unassigned, shutdown) unless
-``base_config`` says otherwise, then its ``startup_config`` (NVRAM content). The CLI the
-routers speak is described in `loopbackctl.lab.iossim`.
+lines], base_config, ports, faults, save_prompts, ipv6, archive)``: every router boots
+with GigabitEthernet0/0 10.1.0.1/24 (up) and GigabitEthernet0/1 (unassigned, shutdown)
+unless ``base_config`` says otherwise, the lab's configuration archive (``archive`` /
+`` path flash:archive``) unless ``archive=False``, then its ``startup_config`` (NVRAM
+content). The CLI the routers speak is described in `loopbackctl.lab.iossim`; set
+``$IOSSIM_MINUTE_SECONDS`` before starting a bed to shorten IOS's revert-timer minutes.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class DeviceSpec:
     faults: Sequence[Mapping[str, Any]] = ()
     save_prompts: bool = False
     ipv6: bool = True
+    archive: bool = True
 
     def options(self) -> IosOptions:
         base = DEFAULT_BASE_CONFIG if self.base_config is None else tuple(self.base_config)
@@ -78,6 +81,7 @@ class DeviceSpec:
             faults=tuple(self.faults),
             save_prompts=self.save_prompts,
             ipv6=self.ipv6,
+            archive=self.archive,
         )
 
 

@@ -11,9 +11,12 @@ CLI (IOS abbreviations accepted, ambiguous ones refused): user EXEC ``enable`` (
 compared as text; 3 wrong tries print ``% Bad secrets``), ``terminal length|width N``,
 ``show``, ``exit``; privileged EXEC ``configure terminal``, ``write [memory]``,
 ``copy running-config startup-config`` (``Destination filename [startup-config]?``, then
-``Building configuration...`` / ``[OK]``), ``disable``; config ``[no] interface LoopbackN``
-(0..2147483647), ``vrf definition NAME`` (``address-family ipv4|ipv6``), ``end``,
-``exit``, ``do show ...``, ``default interface X``; interface ``[no] description``,
+``Building configuration...`` / ``[OK]``), ``disable``, Configuration Rollback Confirmed
+Change (``configure terminal revert timer {M | idle M}``, ``configure confirm``,
+``configure revert {now | timer ...}``: see :mod:`.archive`); config ``[no] interface
+LoopbackN`` (0..2147483647), ``vrf definition NAME`` (``address-family ipv4|ipv6``),
+``[no] archive`` (`` [no] path URL``, `` [no] maximum N``), ``end``, ``exit``, ``do show
+...``, ``default interface X``; interface ``[no] description``,
 ``ip address A M [secondary]``, ``no ip address [A M [secondary]]``, ``[no] ipv6 address
 X/LEN``, ``[no] vrf forwarding NAME``, ``[no] ip ospf PID area A``, ``[no] ip pim MODE``,
 ``[no] shutdown``, ``exit``, ``end``.
@@ -21,7 +24,8 @@ X/LEN``, ``[no] vrf forwarding NAME``, ``[no] ip ospf PID area A``, ``[no] ip pi
 Show commands (layouts from real IOS samples, see :mod:`.render`): ``show ip interface
 [X]``, ``show ip interface brief [X]``, ``show ipv6 interface brief [X]``, ``show
 interfaces [X]``, ``show running-config [interface X]``, ``show startup-config``, ``show
-version``; pipes ``| include|exclude|begin|section RE``.
+version``, ``show archive``, ``show archive config rollback timer``; pipes ``| include|
+exclude|begin|section RE``.
 
 Refusals as IOS prints them: ``% Invalid input detected at '^' marker.`` (caret under
 the word), ``% Incomplete command.``, ``% Ambiguous command:  "..."``,

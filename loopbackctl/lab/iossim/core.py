@@ -18,6 +18,7 @@ from fake_switches.switch_factory import DEFAULT_MAPPING, SwitchFactory
 from fake_switches.terminal import LoggingTerminalController, TerminalController
 
 from . import DEFAULT_BASE_CONFIG, DEFAULT_PORTS, render
+from .archive import Archive, RevertTimer
 from .model import (
     SOURCE_NVRAM,
     SOURCE_UNSET,
@@ -182,6 +183,9 @@ class IosShellSession(CiscoShellSession):  # type: ignore[misc]
                 return self._apply_fault(fault, proc)
         core.line_prompt = proc.get_prompt() or ""
         core.line_text = line
+        core.current_session = self
+        if not self.local:
+            core.revert.touch()
         try:
             return bool(super().receive(line))
         except Exception:
@@ -268,6 +272,31 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
         #: Switches: ``write memory`` asks ``[confirm]``; IPv6 exists on this router.
         self.save_prompts = False
         self.ipv6 = True
+        #: The ``archive`` section and the Rollback Confirmed Change timer (see .archive).
+        self.archive = Archive()
+        self.revert = RevertTimer(self)
+        #: How long one IOS minute lasts here (the simulator's test knob), and the clock
+        #: timers run on (the reactor unless a test gives a twisted.internet.task.Clock).
+        self.minute_seconds = 60.0
+        self._clock: Any = None
+        #: The session whose line is being processed (rollback messages go to it).
+        self.current_session: IosShellSession | None = None
+
+    #: Router attributes that are configuration (a rollback restores them).
+    snapshot_attributes: tuple[str, ...] = ("vrfs",)
+
+    @property
+    def clock(self) -> Any:
+        """The Twisted clock timers run on."""
+        if self._clock is None:
+            from twisted.internet import reactor
+
+            self._clock = reactor
+        return self._clock
+
+    @clock.setter
+    def clock(self, value: Any) -> None:
+        self._clock = value
 
     @staticmethod
     def get_default_ports() -> list[RouterPort]:
@@ -359,6 +388,9 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
                 port.extras = {}
                 port.address_source = SOURCE_UNSET
         self.vrfs.clear()
+        self.revert.drop()
+        self.revert = RevertTimer(self)
+        self.archive = Archive()
         self.faults.clear()
         self.command_log.clear()
         self.config_lines = 0
@@ -367,9 +399,12 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
 
     def running_body(self) -> list[str]:
         """Running configuration from ``!`` to ``end``."""
-        return render.running_config_body(
+        body = render.running_config_body(
             self.hostname, self.switch_configuration, self.secret, self.users, self.vrfs
         )
+        # IOS prints the archive section after the users, before the interfaces.
+        first = next((i for i, line in enumerate(body) if line.startswith("interface ")), 0)
+        return body[:first] + self.archive.lines() + body[first:]
 
     def save(self) -> None:
         """write memory: the running configuration becomes the startup configuration."""
@@ -442,6 +477,11 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
             "vrfs": {name: list(families) for name, families in self.vrfs.items()},
             "save_prompts": self.save_prompts,
             "ipv6": self.ipv6,
+            "archive": {"path": self.archive.path, "files": list(self.archive.files)},
+            "revert": self.revert.state(),
+            "reverts": self.revert.reverts,
+            "revert_mismatch": self.revert.mismatch,
+            "minute_seconds": self.minute_seconds,
             "command_log": list(self.command_log),
         }
 

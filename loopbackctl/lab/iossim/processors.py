@@ -27,7 +27,7 @@ from fake_switches.cisco.command_processor.piping import PipingProcessor
 from fake_switches.command_processing.base_command_processor import BaseCommandProcessor
 from netaddr import AddrFormatError, IPNetwork  # type: ignore[import-untyped,unused-ignore]
 
-from . import render
+from . import archive, render
 from .model import (
     LOOPBACK,
     MUST_DELETE_SECONDARY,
@@ -165,7 +165,15 @@ class IosCommandMixin:
             self.write_line(line)
 
 
-SHOW_TOPICS = ("interfaces", "ip", "ipv6", "running-config", "startup-config", "version")
+SHOW_TOPICS = (
+    "archive",
+    "interfaces",
+    "ip",
+    "ipv6",
+    "running-config",
+    "startup-config",
+    "version",
+)
 USER_SHOW_TOPICS = ("interfaces", "ip", "ipv6", "version")
 
 
@@ -224,11 +232,30 @@ class ShowMixin(IosCommandMixin):
                 self.invalid(1)
             else:
                 self.write_lines(render.show_startup_config(self.core.startup_body))
+        elif topic == "archive":
+            self._show_archive(args)
         elif topic == "version":
             ports = router_ports(conf)
             self.write_line(
                 version_text(hostname=hostname, vlan_port_count=0, port_count=len(ports))
             )
+
+    def _show_archive(self, args: Sequence[str]) -> None:
+        """show archive; show archive config rollback timer."""
+        if len(args) == 1:
+            self.write_lines(self.core.archive.show())
+            return
+        words = ("config", "rollback", "timer")
+        for i, word in enumerate(words, start=1):
+            if len(args) <= i:
+                self.incomplete()
+                return
+            if self.keyword(i, args[i], (word,)) is None:
+                return
+        if len(args) > len(words) + 1:
+            self.invalid(len(words) + 1)
+            return
+        self.write_lines(self.core.revert.show())
 
     def _ports_arg(self, args: Sequence[str], start: int) -> list[RouterPort] | None:
         """All interfaces when ``args`` ends at ``start``, else the one named there."""
@@ -348,16 +375,65 @@ class IosEnabledProcessor(ShowMixin, EnabledCommandProcessor):  # type: ignore[m
         self.show_command(*args)
 
     def do_configure(self, *args: str) -> None:
-        """configure terminal."""
+        """configure terminal [revert timer {M | idle M}]; configure confirm; configure
+        revert {now | timer {M | idle M}} (see .archive)."""
         if not args:
             self.write("Configuring from terminal, memory, or network [terminal]? ")
             self.continue_to(self.continue_configure)
             return
-        if self.keyword(0, args[0], ("terminal",)):
+        what = self.keyword(0, args[0], ("terminal", "confirm", "revert"))
+        revert = self.core.revert
+        if what == "terminal":
+            if len(args) == 1:
+                self._enter_config()
+            elif self.keyword(1, args[1], ("revert",)) is None:
+                return
+            elif len(args) < 3:
+                self.incomplete()
+            elif self.keyword(2, args[2], ("timer",)):
+                timer = self._timer_args(args, 3)
+                if timer is not None:
+                    out = revert.start(*timer, session=self.core.current_session)
+                    self.write_lines(out)
+                    if not out[0].startswith("%"):
+                        self._enter_config()
+        elif what == "confirm":
             if len(args) > 1:
                 self.invalid(1)
             else:
-                self._enter_config()
+                self.write_lines(revert.confirm())
+        elif what == "revert":
+            if len(args) < 2:
+                self.incomplete()
+                return
+            how = self.keyword(1, args[1], ("now", "timer"))
+            if how == "now":
+                if len(args) > 2:
+                    self.invalid(2)
+                else:
+                    self.write_lines(revert.now())
+            elif how == "timer":
+                timer = self._timer_args(args, 2)
+                if timer is not None:
+                    self.write_lines(revert.reset(*timer))
+
+    def _timer_args(self, args: Sequence[str], start: int) -> tuple[int, bool] | None:
+        """``MINUTES`` or ``idle MINUTES`` at ``args[start:]`` (1..120): (minutes, idle)."""
+        idle = len(args) > start and not args[start].isdigit()
+        if idle and self.keyword(start, args[start], ("idle",)) is None:
+            return None
+        at = start + 1 if idle else start
+        if len(args) <= at:
+            self.incomplete()
+            return None
+        value = args[at]
+        if not value.isdigit() or not archive.MIN_MINUTES <= int(value) <= archive.MAX_MINUTES:
+            self.invalid(at)
+            return None
+        if len(args) > at + 1:
+            self.invalid(at + 1)
+            return None
+        return int(value), idle
 
     def continue_configure(self, line: str) -> None:
         """Answer to the ``[terminal]?`` question."""
@@ -463,6 +539,21 @@ class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[mis
         self.core = core
         self.moved = False
         self.vrf_definition = IosVrfProcessor(core)
+        self.archive_mode = IosArchiveProcessor(core)
+
+    def do_archive(self, *args: str) -> None:
+        """archive: its sub-mode (path, maximum)."""
+        if args:
+            self.invalid(0)
+        else:
+            self.move_to(self.archive_mode)
+
+    def do_no_archive(self, *args: str) -> None:
+        """no archive: the section goes (the archived files stay on flash)."""
+        if args:
+            self.invalid(0)
+        else:
+            self.core.archive.path = self.core.archive.maximum = None
 
     def do_vrf(self, *args: str) -> None:
         """vrf definition NAME: create it (address families added in its sub-mode)."""
@@ -883,6 +974,56 @@ class IosVrfProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[mi
 
     def do_description(self, *_: str) -> None:
         """Accepted, not kept."""
+
+    def do_exit(self, *args: str) -> None:
+        """Back to configuration mode."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
+
+
+class IosArchiveProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[misc]
+    """``Router(config-archive)#``: ``[no] path URL``, ``[no] maximum N`` (1..14),
+    ``exit`` (the section's other commands are not implemented: invalid input)."""
+
+    def __init__(self, core: IosRouterCore) -> None:
+        super().__init__()
+        self.core = core
+
+    def get_prompt(self) -> str:
+        """``hostname(config-archive)#``."""
+        return f"{self.core.hostname}(config-archive)#"
+
+    def do_path(self, *args: str) -> None:
+        """path URL: a file system prefix (``flash:``, ``bootflash:``...) and a name."""
+        if not args:
+            self.incomplete()
+        elif not re.fullmatch(r"[a-z][a-z0-9-]*:\S*", args[0]):
+            self.invalid(0)
+        elif len(args) > 1:
+            self.invalid(1)
+        else:
+            self.core.archive.path = args[0]
+
+    def do_no_path(self, *_: str) -> None:
+        """Remove the path: the rollback feature is off."""
+        self.core.archive.path = None
+
+    def do_maximum(self, *args: str) -> None:
+        """maximum N: how many archive files are kept."""
+        if not args:
+            self.incomplete()
+        elif not args[0].isdigit() or not 1 <= int(args[0]) <= archive.MAX_ARCHIVES:
+            self.invalid(0)
+        elif len(args) > 1:
+            self.invalid(1)
+        else:
+            self.core.archive.maximum = int(args[0])
+
+    def do_no_maximum(self, *_: str) -> None:
+        """Back to the default (10)."""
+        self.core.archive.maximum = None
 
     def do_exit(self, *args: str) -> None:
         """Back to configuration mode."""

@@ -39,6 +39,11 @@ CLI output), ``run`` (``command``: one privileged EXEC command without SSH; retu
 output), ``switch`` (``save_prompts``: ``write memory`` asks ``[confirm]``; ``ipv6``:
 false makes every IPv6 command invalid, as on an image without IPv6), ``drop_sessions``,
 ``reset`` (back to the spec's state), ``stop``.
+
+Time: ``$IOSSIM_MINUTE_SECONDS`` (read by this process only; default 60) is how many
+seconds one IOS minute lasts for the routers' timers (``configure terminal revert timer``,
+see :mod:`.archive`), so tests need not wait minutes; ``state`` reports it as
+``minute_seconds``.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from . import DEFAULT_BASE_CONFIG, DEFAULT_PORTS, RUNNER
 from .core import IosRouterCore, RouterSpec, make_router
 
 LOCALHOST = "127.0.0.1"
+MINUTE_ENV = "IOSSIM_MINUTE_SECONDS"
 READY_PREFIX = "IOSSIM-READY "
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
@@ -222,6 +228,9 @@ class Bed:
             raise SpecError("host_key must be a path")
         self.host_key: str | None = host_key
         self.stop_requested = False
+        minute = minute_seconds(os.environ.get(MINUTE_ENV))
+        for entry in self.devices.values():
+            entry.core.minute_seconds = minute
 
     def device(self, name: Any) -> DeviceEntry:
         """The device called ``name``."""
@@ -282,6 +291,19 @@ def _device_op(entry: DeviceEntry, op: str, request: dict[str, Any]) -> Any:
             core.add_fault(fault)
         return None
     raise SpecError(f"unknown op {op!r}")
+
+
+def minute_seconds(text: str | None) -> float:
+    """Seconds per IOS minute from ``$IOSSIM_MINUTE_SECONDS`` (None: a real minute)."""
+    if text is None or not text.strip():
+        return 60.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.01 <= value <= 3600:
+        raise SpecError(f"{MINUTE_ENV} must be a number of seconds (0.01..3600), not {text!r}")
+    return value
 
 
 def _setns(fd: int) -> None:
