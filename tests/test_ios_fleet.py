@@ -523,8 +523,9 @@ def test_session_cut_mid_push_is_restored_over_a_new_session(fleet: Fleet) -> No
     bed = fleet.bed
     before = bed.state("r3")
     fleet.write({"r3": [lo0(3, description="cut", addresses=["10.255.0.3/32", "10.255.9.3/32"])]})
-    # Lines: interface / description / no ipv6 / ip address secondary: cut before the 3rd.
-    bed.add_fault("r3", action="cut", at_config_line=3)
+    # The push's lines come after arming confirm-or-revert, whose `end` is the first line
+    # in configuration mode: cut before the push's 3rd line.
+    bed.add_fault("r3", action="cut", at_config_line=4)
     run = fleet.run("apply", "--format", "json")
     assert run.rc == 1
     host = run.host("r3")

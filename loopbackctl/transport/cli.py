@@ -150,10 +150,15 @@ class CliSession:
             raise self.lost(EOFError(f"no echo of {command!r}"), command)
         return out[: re.search(self._expect, out).start()]  # type: ignore[union-attr]
 
-    def dialogue(self, command: str, answers: Sequence[tuple[re.Pattern[str], str]]) -> str:
+    def dialogue(
+        self, command: str, answers: Sequence[tuple[re.Pattern[str], str]], record: bool = True
+    ) -> str:
         """Run an EXEC command that may ask questions: each question matching a pattern of
-        `answers` gets its answer (then Enter), until the prompt comes back. Its output."""
-        self.sent.append(command)
+        `answers` gets its answer (then Enter), until the prompt comes back. Its output
+        (echo and everything the device printed before the prompt, in any order). `record`
+        False: not listed in `sent` (a command that changes no configuration)."""
+        if record:
+            self.sent.append(command)
         questions = "|".join(f"(?:{p.pattern})" for p, _ in answers)
         pattern = f"{self._expect}|{questions}" if questions else self._expect
         conn = self.conn

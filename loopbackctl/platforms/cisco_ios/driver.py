@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from loopbackctl.errors import DeviceError, ParseError, TemplateError
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Plan
-from loopbackctl.platforms.base import Observed, Session
+from loopbackctl.platforms.base import Observed, Session, Undo
 from loopbackctl.platforms.cisco_ios import parse, running
 from loopbackctl.platforms.cisco_ios.parse import (
     SHOW_INTERFACES,
@@ -27,10 +29,18 @@ from loopbackctl.platforms.cisco_ios.parse import (
     SHOW_REFUSALS,
 )
 from loopbackctl.platforms.cisco_ios.quirks import (
+    ARCHIVE_OFF,
+    CONFIG_PROMPT,
     CONFIG_SYNTAX,
     NO_IPV6,
+    NO_REVERT_PENDING,
     QUIRKS,
+    REVERT_ARMED,
+    REVERT_CONFIRM,
+    REVERT_MINUTES,
+    REVERT_TIMER,
     SAVE_PROMPTS,
+    SHOW_REVERT_TIMER,
     VRF_NOTICE,
     WRITE_MEMORY,
     WRITE_OK,
@@ -40,7 +50,7 @@ from loopbackctl.remediation import ConfigTextError, block_diff, remediation, sp
 from loopbackctl.transport.options import ConnectOptions
 
 if TYPE_CHECKING:
-    from loopbackctl.platforms.base import Driver, ShowsBlocks
+    from loopbackctl.platforms.base import Confirming, Driver, ShowsBlocks
     from loopbackctl.transport.cli import CliQuirks
 
 CONFIG_ARTIFACT = "config"
@@ -229,6 +239,98 @@ class IosDriver:
                 "but not saved: run `write memory` on the router"
             )
 
+    # -- confirm-or-revert: Configuration Rollback Confirmed Change -------------------------
+
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+        """`configure terminal revert timer M` (M = `timeout` in whole minutes, rounded up,
+        1..120), then `end`: IOS archives its running configuration and puts it back by
+        itself M minutes later unless confirmed. `undo` plays no part (the router keeps its
+        own copy). DeviceError when the archive is not configured (loopbackctl does not
+        configure it: it changes only the loopbacks the inventory names) or a timer is
+        already pending."""
+        pending = session.run(SHOW_REVERT_TIMER)
+        if not NO_REVERT_PENDING.search(pending):
+            refused = self._refusal(pending)
+            if refused is not None:
+                raise DeviceError(
+                    f"{host.name}: IOS refused {SHOW_REVERT_TIMER!r} ({refused}): this "
+                    "release has no Configuration Rollback Confirmed Change; apply with "
+                    "--no-confirm"
+                )
+            raise DeviceError(
+                f"{host.name}: a revert timer is already pending on the router (a change "
+                f"not confirmed yet, e.g. by a run that died: {_summary(pending)}); the "
+                "router puts back its archived configuration when it expires: apply again "
+                "after that, or keep what it runs now with `configure confirm` first"
+            )
+        command = REVERT_TIMER.format(minutes=revert_minutes(timeout))
+        # Leave the configuration mode the timer opens (nothing is configured there).
+        out = _exec(session, command, ((CONFIG_PROMPT, "end"),))
+        if ARCHIVE_OFF.search(out):
+            raise DeviceError(
+                f"{host.name}: confirm-or-revert needs IOS's configuration archive, which "
+                "is not configured on the router (IOS: Turn config archive on before using "
+                "Rollback Confirmed Change); configure `archive` with ` path flash:<name>` "
+                "on it (loopbackctl changes only the loopbacks the inventory names), or "
+                "apply with --no-confirm"
+            )
+        if REVERT_ARMED.search(out) is None:
+            why = self._refusal(out) or (out.strip().splitlines() or ["no answer"])[-1]
+            raise DeviceError(f"{host.name}: IOS did not start {command!r}: {why}")
+
+    def confirm(self, session: Session, host: Host) -> None:
+        """`configure confirm`, then `show archive config rollback timer` must show no
+        timer pending. DeviceError when IOS says none was pending: the timer had expired
+        and the router already put back its archived configuration."""
+        out = _exec(session, REVERT_CONFIRM, ())
+        if NO_REVERT_PENDING.search(out):
+            raise DeviceError(
+                f"{host.name}: `{REVERT_CONFIRM}` came too late: the revert timer had "
+                "expired and the router put back the configuration archived before the "
+                "change (raise --confirm-timeout for this fleet)"
+            )
+        refused = self._refusal(out)
+        if refused is not None:
+            raise DeviceError(f"{host.name}: IOS refused {REVERT_CONFIRM!r}: {refused}")
+        after = session.run(SHOW_REVERT_TIMER)
+        if not NO_REVERT_PENDING.search(after):
+            raise DeviceError(
+                f"{host.name}: after {REVERT_CONFIRM!r} a revert timer is still pending "
+                f"({_summary(after)})"
+            )
+
+    def _refusal(self, output: str) -> str | None:
+        """The first line of `output` that is a refusal (or an IOS `%` error), else None."""
+        for line in output.splitlines():
+            text = line.strip()
+            if NO_REVERT_PENDING.search(text):
+                continue
+            if self.quirks.refusal(text) or text.startswith("%"):
+                return text
+        return None
+
+
+def revert_minutes(timeout: float) -> int:
+    """IOS's revert timer for a confirm window of `timeout` seconds: whole minutes,
+    rounded up (never earlier than asked), within IOS's 1..120."""
+    low, high = REVERT_MINUTES
+    return min(high, max(low, math.ceil(timeout / 60)))
+
+
+def _exec(session: Session, command: str, answers: Sequence[tuple[re.Pattern[str], str]]) -> str:
+    """An EXEC command that changes no configuration (not listed in `session.sent`), its
+    output read whole up to the prompt: IOS may print revert-timer notices before it."""
+    from loopbackctl.transport.cli import CliSession
+
+    if isinstance(session, CliSession):
+        return session.dialogue(command, answers, record=False)
+    return session.run(command)
+
+
+def _summary(text: str) -> str:
+    """A `show archive config rollback timer` answer on one line."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip()) or "no answer"
+
 
 class IosXeDriver(IosDriver):
     """The Driver for netmiko's `cisco_xe`: IOS's, over netmiko's IOS-XE class."""
@@ -255,3 +357,4 @@ if TYPE_CHECKING:  # mypy checks that IosDriver keeps the runner's contract
     _driver: Driver = IosDriver()
     _blocks: ShowsBlocks = IosDriver()
     _xe: Driver = IosXeDriver()
+    _confirming: Confirming = IosDriver()

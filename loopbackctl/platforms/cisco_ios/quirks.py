@@ -128,3 +128,23 @@ CONFIG_SYNTAX = ConfigSyntax(
     ranked=(re.compile(r"^ip address \S+ \S+$"), re.compile(r"^ip address \S+ \S+ secondary$")),
     late=(r"^no ip address \S+ \S+$",),
 )
+
+# Configuration Rollback Confirmed Change (confirm-or-revert): IOS archives the running
+# configuration and puts it back by itself unless `configure confirm` comes in time. The
+# timer counts whole minutes, 1..120 (Cisco's command reference).
+REVERT_TIMER = "configure terminal revert timer {minutes}"
+REVERT_MINUTES = (1, 120)
+REVERT_CONFIRM = "configure confirm"
+SHOW_REVERT_TIMER = "show archive config rollback timer"
+# `configure terminal revert timer` enters configuration mode once the archive is written:
+# loopbackctl leaves it at once (`end`); the change goes out in a `configure terminal` later.
+CONFIG_PROMPT = re.compile(r"\(config[^)]*\)#")
+# The line IOS prints once it archived the running configuration (the timer runs).
+REVERT_ARMED = re.compile(
+    r"^Rollback Confirmed Change: Backing up current running config to (?P<file>\S+)", re.M
+)
+# No `archive` / `path`: IOS refuses the timer (the text Cisco's NSO NED matches).
+ARCHIVE_OFF = re.compile(r"Turn config archive on before using Rollback Confirmed Change")
+# Nothing pending: `show archive config rollback timer`, and `configure confirm` after the
+# timer already expired (the router put its archived configuration back).
+NO_REVERT_PENDING = re.compile(r"No Rollback Confirmed Change pending", re.I)
