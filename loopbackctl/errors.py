@@ -82,3 +82,7 @@ class ConnectionLostError(DeviceError):
 
 class ParseError(DeviceError):
     """A device's answer could not be read into the model: the host fails, never "ok"."""
+
+
+class LockedError(DeviceError):
+    """Another loopbackctl run holds the device's apply lock: nothing was sent."""

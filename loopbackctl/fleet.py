@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from loopbackctl import platforms, remediation, render, routing, shards
+from loopbackctl import locks, platforms, remediation, render, routing, shards
 from loopbackctl.errors import UsageError
 from loopbackctl.flight import InFlight
 from loopbackctl.model import Host, Inventory
@@ -74,6 +74,8 @@ class FleetOptions:
     processes: int = 1
     # apply's confirm-or-revert window; None: --no-confirm.
     confirm_timeout: float | None = DEFAULT_CONFIRM_TIMEOUT
+    # The controller's lock directory (loopbackctl.locks); None: the default.
+    lock_dir: str | None = None
 
 
 def _seconds(value: Any) -> float | None:
@@ -140,8 +142,14 @@ def jobs(
     # A runtime that cannot load: exit 2 here, nobody contacted. Routing targets come
     # from the whole run, in a shard too.
     meshed = [h for h in hosts if isinstance(platforms.driver(h.platform), Meshing)]
+    mine = hosts if shard is None else [h for h in hosts if h.name in shard.members]
+    locking = opts.mode == "apply" and not opts.check
+    lock_dir = opts.lock_dir or locks.DEFAULT_LOCK_DIR
+    if locking and any(locks.uses_dir(platforms.driver(h.platform)) for h in mine):
+        locks.check_dir(lock_dir)
+    who = locks.holder() if locking else None
     out = []
-    for host in hosts if shard is None else [h for h in hosts if h.name in shard.members]:
+    for host in mine:
         driver = platforms.driver(host.platform)
         artifacts = render.render_host(env, host)
         if isinstance(driver, ChecksTemplates):
@@ -160,6 +168,8 @@ def jobs(
                 reachability=opts.reachability,
                 ping_allow=allow,
                 routing=routing.targets(meshed, host.name) if opts.routing else None,
+                lock_holder=who,
+                lock_dir=lock_dir,
             )
         )
     return out

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
-from loopbackctl import platforms, routing
+from loopbackctl import locks, platforms, routing
 from loopbackctl.checks import state_checks, with_health
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.flight import InFlight
@@ -85,6 +85,11 @@ class Job:
     # verify --routing: None when not asked; else the other routers' loopbacks to reach.
     routing: tuple[MeshTarget, ...] | None = None
     confirm_timeout: float | None = None
+    # apply's per-device lock (loopbackctl.locks): who this run is, `pid P on controller
+    # C`, None for no lock; the controller's lock directory for drivers that are not
+    # Locking.
+    lock_holder: str | None = None
+    lock_dir: str | None = None
 
 
 PURGE_IGNORED = (
@@ -141,6 +146,11 @@ class _Pipeline:
         # When the armed revert fires (wall clock, for messages); None while not armed.
         self.reverts_at: float | None = None
         self.artifacts = job.templates.for_host(job.host, job.artifacts)
+        self.guard = (
+            locks.Guard(driver, job.host, job.lock_holder, job.lock_dir or locks.DEFAULT_LOCK_DIR)
+            if job.lock_holder is not None and job.mode == "apply" and not job.check
+            else None
+        )
         self.session: Session | None = None
         self.sent: list[str] = []
         # Purge acts only on a host whose inventory declares its loopbacks (an empty list
@@ -152,7 +162,17 @@ class _Pipeline:
     # -- sessions -------------------------------------------------------------------
 
     def _connect(self) -> Session:
+        """A new session; under apply, the device's lock is held from here (LockedError
+        when another run holds it: nothing is sent then)."""
+        if self.guard is not None:
+            self.guard.before_connect()
         self.session = self.driver.connect(self.host, self.job.options)
+        if self.guard is not None:
+            try:
+                self.guard.after_connect(self.session)
+            except DeviceError:
+                self._close()
+                raise
         return self.session
 
     def _close(self) -> None:
@@ -198,6 +218,13 @@ class _Pipeline:
     # -- the pipeline ---------------------------------------------------------------
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            if self.guard is not None:
+                self.guard.release()
+
+    def _run(self) -> None:
         if self.cancel.is_set():
             self.res.error = "not contacted: interrupted before this host's turn"
             return

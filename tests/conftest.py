@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -22,6 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # that must ping less passes a narrower --ping-allow for one run.
 TEST_PING_ALLOW = "127.0.0.0/8,::1/128,198.18.0.0/15,2001:db8::/32"
 os.environ["LOOPBACKCTL_PING_ALLOW"] = TEST_PING_ALLOW
+
+
+# apply's lock directory for IOS routers (loopbackctl.locks): one of the suite's own, so
+# no test leaves /run/lock/loopbackctl behind on this machine.
+if "LOOPBACKCTL_LOCK_DIR" not in os.environ:
+    _LOCK_DIR = tempfile.mkdtemp(prefix="loopbackctl-test-locks-")
+    os.environ["LOOPBACKCTL_LOCK_DIR"] = _LOCK_DIR
+    atexit.register(shutil.rmtree, _LOCK_DIR, True)
 
 
 # A safety net under the allow-list: while the suite runs, the test ranges are

@@ -150,14 +150,15 @@ def test_wrong_or_missing_sudo_secret_fails_that_host_only(linux_bed, tmp_path: 
     f = fleet(bed, tmp_path, _lbs(names), username=USER)
     before = {n: lo(bed, n) for n in names}
 
-    # No secret anywhere (key auth, so no password to fall back on): every host says so.
+    # No secret anywhere (key auth, so no password to fall back on): every host says so,
+    # when apply takes its lock as root, before it reads: nothing was sent, no rollback.
     r = f.run("apply", "--format", "json")
     assert r.rc == 1
     for n in names:
         h = r.host(n)
         assert h["status"] == "failed", h
         assert "is not root and there is no sudo secret" in h["error"]
-        assert h["rollback"] == "nothing to undo"
+        assert h["rollback"] is None and h["commands"] == []
     assert {n: lo(bed, n) for n in names} == before
 
     extras = {"key_file": str(bed.key_file), "secret": WRONG}
@@ -173,10 +174,9 @@ def test_wrong_or_missing_sudo_secret_fails_that_host_only(linux_bed, tmp_path: 
     assert "\n" not in h2["error"]
     assert h2["error"] == (
         f"{USER}@{bed['h2'].ip4}:22: sudo refused the secret for {USER}; check"
-        " connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET;"
-        " rolled back: nothing to undo"
+        " connection_options.netmiko.extras.secret or $LOOPBACKCTL_SECRET"
     )
-    assert h2["rollback"] == "nothing to undo"
+    assert h2["rollback"] is None and h2["commands"] == []
     assert events == {"h2": ""}
     assert lo(bed, "h2") == before["h2"]
     for i in (1, 3):

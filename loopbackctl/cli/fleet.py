@@ -21,6 +21,7 @@ from loopbackctl import fleet, report, shards
 from loopbackctl.cli import limits
 from loopbackctl.cli.exits import EXIT_INTERRUPTED
 from loopbackctl.flight import STOP_SIGNALS, InFlight
+from loopbackctl.locks import LOCK_DIR_ENV
 from loopbackctl.model import Inventory
 from loopbackctl.result import HostResult, exit_code
 from loopbackctl.runner import Job
@@ -38,6 +39,7 @@ def options(args: argparse.Namespace) -> fleet.FleetOptions:
         purge=applying and args.purge,
         save=not (applying and args.no_save),
         confirm_timeout=(None if not applying or args.no_confirm else args.confirm_timeout),
+        lock_dir=(args.lock_dir or os.environ.get(LOCK_DIR_ENV)) if applying else None,
         reachability=not applying and args.reachability,
         ping_allow=None if applying else args.ping_allow,
         routing=not applying and args.routing,

@@ -9,7 +9,11 @@ from typing import Any
 
 from loopbackctl import __version__
 from loopbackctl.errors import UsageError
-from loopbackctl.transport.options import DEFAULT_CONFIRM_TIMEOUT
+from loopbackctl.transport.options import (
+    DEFAULT_CONFIRM_TIMEOUT,
+    DEFAULT_LOCK_DIR,
+    LOCK_DIR_ENV,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "--no-save",
                 action="store_true",
                 help="IOS: do not write memory after a verified change",
+            )
+            p.add_argument(
+                "--lock-dir",
+                metavar="DIR",
+                default=None,
+                help="where routers without a lock of their own (IOS) are locked while"
+                " apply changes them: a directory the operators share (default"
+                f" ${LOCK_DIR_ENV}, else {DEFAULT_LOCK_DIR})",
             )
             confirm = p.add_mutually_exclusive_group()
             confirm.add_argument(

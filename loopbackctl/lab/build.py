@@ -397,6 +397,8 @@ class Lab:
             node.dir.mkdir(mode=0o755)
             if kind(node.kind).start is None:  # its own sshd
                 node.netplan_dir.mkdir(mode=0o755)
+                node.lock_dir.mkdir()
+                node.lock_dir.chmod(0o1777)  # as /run/lock
                 if self.spec.lean:
                     sshd.make_home(node)
                 text = sshd.config_text(node, files, self.prefix, self.spec.login)

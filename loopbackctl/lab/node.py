@@ -94,6 +94,12 @@ class Node:
         return self.dir / "start.log"
 
     @property
+    def lock_dir(self) -> Path:
+        """Private directory bind-mounted over /run/lock in the device's mount namespace:
+        each device has its own, as each machine has (apply's lock lives there)."""
+        return self.dir / "lock"
+
+    @property
     def netplan_dir(self) -> Path:
         """Private directory bind-mounted over /etc/netplan in the device's mount namespace."""
         return self.dir / "netplan"

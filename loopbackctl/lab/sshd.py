@@ -38,6 +38,7 @@ NETPLAN_DIR = "/etc/netplan"
 # Root's dot files, empty in a lean host's home (those that exist on this machine).
 DOTFILES = (".bashrc", ".profile", ".bash_profile", ".bash_login")
 ROOT_HOME = "/root"
+RUN_LOCK = "/run/lock"
 LOG_DIR = "/var/log"  # wtmp, btmp, lastlog: sshd (without PAM) writes them when they exist
 UTMP = "/run/utmp"
 
@@ -293,12 +294,15 @@ def make_home(node: Node) -> None:
 
 
 def node_binds(node: Node, *, lean: bool) -> list[tuple[str, Path, str]]:
-    """The device's own: a lean /root, and /etc/netplan where the machine has one."""
+    """The device's own: a lean /root, /etc/netplan where the machine has one, and
+    /run/lock (so devices on one machine do not share apply's lock file)."""
     out: list[tuple[str, Path, str]] = []
     if lean:
         out.append(("rw", node.dir / "home", ROOT_HOME))
     if os.path.isdir(NETPLAN_DIR):
         out.append(("rw", node.netplan_dir, NETPLAN_DIR))
+    if os.path.isdir(RUN_LOCK):
+        out.append(("rw", node.lock_dir, RUN_LOCK))
     return out
 
 

@@ -258,6 +258,20 @@ class Confirming(Protocol):
 
 
 @runtime_checkable
+class Locking(Protocol):
+    """Optional: the device itself holds apply's per-device lock (loopbackctl.locks), for
+    as long as the session lives, and releases it when the session ends however it ends.
+    A driver that is not Locking is locked in the controller's lock directory."""
+
+    def lock(self, session: Session, host: Host, holder: str) -> None:
+        """Take the device's apply lock for the rest of `session`, writing `holder` where
+        a second run reads it. LockedError (naming the holder it read) when another run
+        holds it; DeviceError when the lock cannot be taken. Adds nothing to
+        `session.sent`."""
+        ...
+
+
+@runtime_checkable
 class ChecksTemplates(Protocol):
     """Optional for a Driver that renders templates at apply time (`artifacts.render`):
     it checks them when the job is built, so a template laying out what the driver would

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,12 @@ class Shell(Protocol):
     def read_file(self, path: str) -> bytes | None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class HoldsLock(Protocol):
+    """A shell that can hold apply's lock on its host for its lifetime (SSH; not local)."""
+
+    def become_root(self) -> None: ...
+
+    def hold_lock(self, holder: str) -> str | None: ...

@@ -14,6 +14,10 @@ DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 # apply's confirm-or-revert window (runner.Job.confirm_timeout), long enough for a slow
 # host's push and read-back; IOS rounds it up to whole minutes.
 DEFAULT_CONFIRM_TIMEOUT = 120.0
+# apply's lock directory on the controller, for devices without a lock of their own
+# (loopbackctl.locks): the operators of one machine share it.
+DEFAULT_LOCK_DIR = "/run/lock/loopbackctl"
+LOCK_DIR_ENV = "LOOPBACKCTL_LOCK_DIR"
 
 
 @dataclass(frozen=True)

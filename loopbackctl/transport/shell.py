@@ -22,6 +22,7 @@ import codecs
 import contextlib
 import re
 import secrets
+import shlex
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -50,6 +51,13 @@ SETUP = 'exec 2>&1; export LC_ALL=C PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 SHELL = "exec sh"
 # Keep each line short, so no layer on the way (a pty, should a host force one) cuts it.
 MAX_LINE = 3000
+# The descriptor on which the shell holds apply's lock on the host (`hold_lock`). Every
+# other command runs with it closed, so nothing a command leaves running (a detached
+# revert job) keeps the lock once the session has ended.
+LOCK_FD = 9
+LOCK_FILE = "/run/lock/loopbackctl.lock"
+_LOCKED = 3
+_NO_LOCK = 4
 
 
 class LeanLinuxSSH(LinuxSSH):
@@ -121,11 +129,13 @@ class ShellSession:
 
     # -- framing ----------------------------------------------------------------------
 
-    def _frame(self, command: str, stdin: bool = False) -> tuple[str, re.Pattern[str]]:
+    def _frame(
+        self, command: str, stdin: bool = False, lock_fd: bool = False
+    ) -> tuple[str, re.Pattern[str]]:
         # stdin stays ours: a command reading it would swallow the frames that follow.
         self._n += 1
         tag = f"{self._token}{self._n}"
-        redirect = "" if stdin else " </dev/null"
+        redirect = ("" if stdin else " </dev/null") + ("" if lock_fd else f" {LOCK_FD}<&-")
         line = (
             f"printf '%s\\n' {tag}B; {{ {command}\n}}{redirect}; printf '\\n%s=%s\\n' {tag}E"
             ' "$?"\n'
@@ -212,7 +222,8 @@ class ShellSession:
             self._n += 1
             tag = f"{self._token}{self._n}"
             lines.append(
-                f"if [ \"${rc}\" = 0 ]; then printf '%s\\n' {tag}B; {{ {command}\n}} </dev/null;"
+                f"if [ \"${rc}\" = 0 ]; then printf '%s\\n' {tag}B; {{ {command}\n}} </dev/null"
+                f" {LOCK_FD}<&-;"
                 f" {rc}=$?; printf '\\n%s=%s\\n' {tag}E \"${rc}\"; else printf '%s\\n' {tag}S; fi\n"
             )
             rxs.append(re.compile(rf"(?:^|\n){tag}B\n(.*?)\n{tag}E=(\d+)\n|(?:^|\n){tag}S\n", re.S))
@@ -303,6 +314,35 @@ class ShellSession:
             raise DeviceError(
                 f"{self.creds.where}: could not read {path}: garbled answer"
             ) from None
+
+    def hold_lock(self, holder: str, path: str = LOCK_FILE) -> str | None:
+        """Take flock(1) on `path` on this shell's descriptor LOCK_FD for the rest of the
+        session (the host's kernel releases it when the shell ends, however the session
+        ends) and write `holder` in it. None when taken; else the first line of the file
+        (who holds it). DeviceError when it cannot be taken (no flock(1), no /run/lock).
+        Run it as the user that writes the lock file (root): the lock lives in the shell
+        that runs it."""
+        q = shlex.quote(path)
+        script = (
+            f"if command exec {LOCK_FD}<>{q}; then flock -n {LOCK_FD}; __lbc_l=$?;"
+            f" if [ $__lbc_l = 0 ]; then printf '%s\\n' {shlex.quote(holder)} \"shell $$\" >{q};"
+            f" elif [ $__lbc_l = 1 ]; then head -n 1 {q}; exec {LOCK_FD}<&-; (exit {_LOCKED});"
+            f" else exec {LOCK_FD}<&-; (exit {_NO_LOCK}); fi; else (exit {_NO_LOCK}); fi"
+        )
+        line, rx = self._frame(script, lock_fd=True)
+        self._write(self._pending + line)
+        self._pending = ""
+        m = self._read_until(rx, self.options.command_timeout, "flock")
+        status, output = int(m.group(2)), m.group(1).removesuffix("\n")
+        if status == 0:
+            return None
+        if status == _LOCKED:
+            return output.strip()
+        said = " ".join(output.split())[:300] or "no message"
+        raise DeviceError(
+            f"{self.creds.where}: cannot take apply's lock {path} (flock from util-linux, and"
+            f" /run/lock, are needed): {said}"
+        )
 
     # -- privileges -------------------------------------------------------------------
 

@@ -60,7 +60,14 @@ from loopbackctl.transport.framing import Result, Shell
 from loopbackctl.transport.options import ConnectOptions
 
 if TYPE_CHECKING:
-    from loopbackctl.platforms.base import ChecksTemplates, Driver, Meshing, Routing, ShowsBlocks
+    from loopbackctl.platforms.base import (
+        ChecksTemplates,
+        Driver,
+        Locking,
+        Meshing,
+        Routing,
+        ShowsBlocks,
+    )
 
 CONFIG_ARTIFACT = "config"
 PING = "ping -n -q -c 1 -W 1 -I {source} {target}"
@@ -93,6 +100,12 @@ class FrrDriver:
         return open_shell(host, options)
 
     # -- read -------------------------------------------------------------------------
+
+    def lock(self, session: Session, host: Host, holder: str) -> None:
+        """apply's lock, held by the session's shell on the host (loopbackctl.locks)."""
+        from loopbackctl.locks import lock_shell
+
+        lock_shell(session, holder)
 
     def read(self, session: Session, host: Host) -> Observed:
         sh = _shell(session)
@@ -432,3 +445,4 @@ if TYPE_CHECKING:  # mypy checks that FrrDriver keeps the runner's contract
     _blocks: ShowsBlocks = FrrDriver()
     _routing: Routing = FrrDriver()
     _meshing: Meshing = FrrDriver()
+    _locking: Locking = FrrDriver()

@@ -41,7 +41,7 @@ from loopbackctl.transport.framing import Shell
 from loopbackctl.transport.options import ConnectOptions
 
 if TYPE_CHECKING:
-    from loopbackctl.platforms.base import ChecksTemplates, Driver, Persisting, Pinging
+    from loopbackctl.platforms.base import ChecksTemplates, Driver, Locking, Persisting, Pinging
 
 READ_LO = "ip -j addr show dev lo"
 NETPLAN_DIR = "/etc/netplan"
@@ -103,6 +103,12 @@ class LinuxDriver:
         from loopbackctl.transport.shell import open_shell
 
         return open_shell(host, options)
+
+    def lock(self, session: Session, host: Host, holder: str) -> None:
+        """apply's lock, held by the session's shell on the host (loopbackctl.locks)."""
+        from loopbackctl.locks import lock_shell
+
+        lock_shell(session, holder)
 
     def read(self, session: Session, host: Host) -> Observed:
         """lo and whether it can hold IPv6, in one round trip; health when the host
@@ -283,3 +289,4 @@ if TYPE_CHECKING:  # mypy checks that LinuxDriver keeps the runner's contract
     _persisting: Persisting = LinuxDriver()
     _pinging: Pinging = LinuxDriver()
     _checks_templates: ChecksTemplates = LinuxDriver()
+    _locking: Locking = LinuxDriver()
