@@ -23,6 +23,7 @@ from loopbackctl.platforms.base import Undo
 from loopbackctl.platforms.cisco_ios.driver import revert_minutes
 from tests.iossim import DeviceSpec, IosSimBed
 from tests.test_ios_fleet import PASSWORD, SECRET, Fleet, _connect, lo0, startup
+from tests.test_iossim import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 MINUTE = 3.0
@@ -56,13 +57,19 @@ def lines(bed: IosSimBed, name: str) -> list[str]:
     return [e["line"].strip() for e in bed.state(name)["command_log"]]
 
 
-def wait_for(condition: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
+def spawn_apply(fleet: Fleet, *args: str) -> subprocess.Popen[bytes]:
+    """`loopbackctl apply ARGS` on the fleet, as a process of its own (to be killed)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LOOPBACKCTL_PASSWORD": PASSWORD,
+        "LOOPBACKCTL_SECRET": SECRET,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "loopbackctl", "-i", str(fleet.inventory), "apply",
+         "--known-hosts", str(fleet.dir / "known_hosts"), *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
 
 
 def changed_lo0(i: int) -> dict[str, Any]:
@@ -126,18 +133,7 @@ def test_a_killed_controller_is_reverted_by_the_router(fleet: Fleet, where: str)
     else:
         bed.add_fault("r1", action="hang", regex=r"ip address 10\.255\.9\.1 .*")
         waits_on = "ip address 10.255.9.1 255.255.255.255 secondary"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "LOOPBACKCTL_PASSWORD": PASSWORD,
-        "LOOPBACKCTL_SECRET": SECRET,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loopbackctl", "-i", str(fleet.inventory), "apply",
-         "--known-hosts", str(fleet.dir / "known_hosts"), "--confirm-timeout", "60",
-         "--command-timeout", "60"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
+    proc = spawn_apply(fleet, "--confirm-timeout", "60", "--command-timeout", "60")
     try:
         assert wait_for(lambda: waits_on in lines(bed, "r1"), 30), lines(bed, "r1")
         proc.send_signal(signal.SIGKILL)
@@ -217,3 +213,22 @@ def test_confirm_after_the_router_reverted_says_too_late(bed: IosSimBed, tmp_pat
     finally:
         session.close()
     assert bed.state("r3")["running_config"] == before
+
+
+def test_the_one_minute_warning_between_commands_is_not_a_lost_session(
+    bed: IosSimBed, tmp_path: Path
+) -> None:
+    """IOS prints `Rollback will begin in one minute.` on the arming session one minute
+    before the timer runs out, whatever it is doing: before the next command's echo
+    here (a two-minute timer, the session idle when it comes)."""
+    bed.reset("r2")
+    driver, session, host = _connect(bed, "r2", tmp_path)
+    try:
+        observed = driver.read(session, host)
+        driver.arm(session, host, Undo(observed, plan=None, commands=()), 120)  # type: ignore[arg-type]
+        time.sleep(MINUTE * 1.3)  # the warning comes after one IOS minute
+        assert driver.read(session, host) == observed
+        driver.confirm(session, host)
+    finally:
+        session.close()
+    assert bed.state("r2")["revert"] is None

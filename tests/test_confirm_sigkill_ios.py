@@ -15,10 +15,7 @@ arms a timer that runs out MINUTE seconds later.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +24,7 @@ import pytest
 
 from loopbackctl.lab.iossim.server import MINUTE_ENV
 from tests.iossim import DeviceSpec, IosSimBed
+from tests.test_confirm_ios import spawn_apply
 from tests.test_ios_fleet import PASSWORD, SECRET, Fleet, lo0, startup
 
 N = 20
@@ -67,18 +65,7 @@ def look(bed: IosSimBed, name: str) -> tuple[str, str]:
 def _kill_mid_apply(fleet: Fleet, before: dict[str, tuple[str, str]]) -> None:
     """Start `loopbackctl apply` as a process of its own and SIGKILL it once some routers
     are changed (others are then in flight or not started)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "LOOPBACKCTL_PASSWORD": PASSWORD,
-        "LOOPBACKCTL_SECRET": SECRET,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loopbackctl", "-i", str(fleet.inventory), "apply",
-         "--known-hosts", str(fleet.dir / "known_hosts"), "--workers", str(WORKERS),
-         "--confirm-timeout", "60", "--format", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
+    proc = spawn_apply(fleet, "--workers", str(WORKERS), "--confirm-timeout", "60")
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:

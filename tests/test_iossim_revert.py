@@ -20,6 +20,7 @@ from loopbackctl.lab.iossim import archive
 from loopbackctl.lab.iossim.core import IosRouterCore, RouterSpec, make_router
 from loopbackctl.lab.iossim.server import MINUTE_ENV, SpecError, minute_seconds
 from tests.iossim import DeviceSpec, IosSimBed
+from tests.test_iossim import wait_for
 
 STARTUP = [
     "interface Loopback0",
@@ -204,15 +205,6 @@ def connect(bed: IosSimBed, name: str) -> Any:
     return conn
 
 
-def wait_for(condition: Any, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
-
-
 def test_lab_routers_boot_with_an_archive(bed: IosSimBed) -> None:
     state = bed.state("r1")
     assert state["archive"]["path"] == "flash:archive" and state["minute_seconds"] == 1.0
@@ -233,7 +225,7 @@ def test_a_dropped_session_is_reverted_by_the_router(bed: IosSimBed) -> None:
     with contextlib.suppress(Exception):
         conn.disconnect()
     assert bed.state("r1")["revert"] is not None
-    assert wait_for(lambda: bed.state("r1")["reverts"] == 1)
+    assert wait_for(lambda: bed.state("r1")["reverts"] == 1, 10)
     state = bed.state("r1")
     assert state["running_config"] == before and state["revert"] is None
     assert state["revert_mismatch"] is None

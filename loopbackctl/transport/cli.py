@@ -145,9 +145,12 @@ class CliSession:
             )
         except Exception as exc:
             raise self.lost(exc, command) from None
-        echo, _, out = text.partition("\n")
-        if command.strip() not in echo:
+        # The device may print a notice of its own before the echo (IOS: its revert
+        # timer's one-minute warning, whenever it comes): the output starts after the echo.
+        at = text.find(command.strip())
+        if at < 0:
             raise self.lost(EOFError(f"no echo of {command!r}"), command)
+        out = text[at:].partition("\n")[2]
         return out[: re.search(self._expect, out).start()]  # type: ignore[union-attr]
 
     def dialogue(
