@@ -24,6 +24,7 @@ from loopbackctl.plan import Plan
 from loopbackctl.result import Check, HostResult, LiveRouterId
 
 DEFAULT_VRF = "default"
+FROM_LOOPBACKS = "highest loopback IPv4"
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,10 @@ class RouterIdFact:
 
     `configured`: the router-id its configuration sets (None: not set, the daemon chose
     one); `setting`: the line that sets it and the block it goes in; `clear`: the command
-    that makes a running instance take a new configured one (None: it takes it at once)."""
+    that makes a running instance take a new configured one (None: it takes it at once);
+    `reselect`: the command that makes an instance without a configured router-id choose
+    it again from the loopbacks (None: nothing does, as FRR's ospfd keeps the one it
+    started with; IOS: `clear ip ospf process`, `clear ip bgp *`)."""
 
     protocol: str
     vrf: str
@@ -41,6 +45,7 @@ class RouterIdFact:
     setting: str
     block: str
     clear: str | None
+    reselect: str | None = None
 
     @property
     def seen(self) -> LiveRouterId:
@@ -95,10 +100,10 @@ def intended_router_id(host: Host, vrf: str) -> tuple[ipaddress.IPv4Address | No
     if vrf == DEFAULT_VRF and host.router_id is not None:
         return host.router_id, "data.router_id"
     v4 = [a.ip for lb in _loopbacks_in(host, vrf) for a in lb.ipv4]
-    return (max(v4), "highest loopback IPv4") if v4 else (None, "")
+    return (max(v4), FROM_LOOPBACKS) if v4 else (None, "")
 
 
-def _advice(fact: RouterIdFact, want: ipaddress.IPv4Address) -> str:
+def _advice(fact: RouterIdFact, want: ipaddress.IPv4Address, how: str) -> str:
     line = f"`{fact.setting} {want}`"
     then = f", then `{fact.clear}` applies it (it resets the {fact.protocol} process)"
     if fact.configured == want:
@@ -110,6 +115,13 @@ def _advice(fact: RouterIdFact, want: ipaddress.IPv4Address) -> str:
         return (
             f"`{fact.setting} {fact.configured}` is configured under `{fact.block}`: set"
             f" {line}{applies}"
+        )
+    if fact.reselect is not None and how == FROM_LOOPBACKS:
+        pin = f", then `{fact.clear}` applies it" if fact.clear else " and applies it at once"
+        return (
+            f"{fact.protocol} keeps the router-id it chose when it started: `{fact.reselect}`"
+            f" makes it choose again from the loopbacks that are up (it resets the"
+            f" {fact.protocol} process); configuring {line} under `{fact.block}` pins it{pin}"
         )
     return (
         f"{fact.protocol} keeps the router-id it started with: configure {line} under"
@@ -132,7 +144,7 @@ def router_id_checks(host: Host, facts: Sequence[RouterIdFact]) -> list[Check]:
         else:
             detail = (
                 f"stale router-id: {f.label} uses {f.live}, intended {want} ({how}); "
-                + _advice(f, want)
+                + _advice(f, want, how)
             )
             checks.append(Check(name, False, detail))
     return checks

@@ -302,6 +302,12 @@ class _Pipeline:
         if isinstance(self.driver, Meshing):
             probes = self.driver.mesh(s, self.host, targets)
             checks += routing.mesh_checks(self.host.name, probes)
+        else:
+            detail = (
+                f"not measured: loopbackctl does not ask {self.title} routers for routes and"
+                " echoes (nor do other routers ping this one's loopbacks)"
+            )
+            checks.append(Check("mesh", True, detail, "info"))
         return checks
 
     def _intent(self, s: Session) -> _Intent:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from .processors import (
     IosPipingProcessor,
     IosUserExecProcessor,
 )
+from .routing import Routing
 
 MODEL = "iossim_router"
 CONFIG_MODES = ("config", "config-if", "config-other")
@@ -281,6 +283,10 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
         self._clock: Any = None
         #: The session whose line is being processed (rollback messages go to it).
         self.current_session: IosShellSession | None = None
+        #: OSPF and BGP processes (see .routing).
+        self.routing = Routing()
+        #: When the router booted (monotonic): OSPF's start times count from here.
+        self.booted = time.monotonic()
 
     #: Router attributes that are configuration (a rollback restores them).
     snapshot_attributes: tuple[str, ...] = ("vrfs",)
@@ -346,8 +352,9 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
             session.receive("end")
         return terminal.text
 
-    def run(self, command: str) -> str:
-        """Run one privileged EXEC command without SSH; its output without the prompts."""
+    def run(self, command: str, *answers: str) -> str:
+        """Run one privileged EXEC command without SSH, then each of `answers` (to the
+        questions it asks); the output without the last prompt."""
         terminal = CaptureTerminal()
         processor = self.new_command_processor()
         logger = logging.getLogger(f"iossim.{self.hostname}.local")
@@ -356,12 +363,19 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
         prompt = processor.get_prompt()
         terminal.chunks.clear()
         session.receive(command)
+        for answer in answers:
+            terminal.write(answer + "\n")
+            session.receive(answer)
         text = terminal.text
         return text[: -len(prompt)] if text.endswith(prompt) else text
 
     def boot(self) -> None:
         """Load base + startup lines as NVRAM content; refusals there are errors."""
-        output = self.apply(self.base_config + self.startup_lines)
+        self.routing.loading = True
+        try:
+            output = self.apply(self.base_config + self.startup_lines)
+        finally:
+            self.routing.loading = False
         refusals = [
             line
             for line in output.splitlines()
@@ -371,6 +385,9 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
             raise ValueError(f"{self.hostname}: startup configuration refused: {refusals}")
         for port in router_ports(self.switch_configuration):
             port.address_source = SOURCE_NVRAM
+        # After a reload the routing processes start once the whole configuration is in:
+        # their router-ids come from the loopbacks wherever the blocks stand in it.
+        self.routing.restart(self.switch_configuration)
         self.startup_body = self.running_body()
 
     def reset(self) -> None:
@@ -391,6 +408,7 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
         self.revert.drop()
         self.revert = RevertTimer(self)
         self.archive = Archive()
+        self.routing.clear()
         self.faults.clear()
         self.command_log.clear()
         self.config_lines = 0
@@ -400,7 +418,12 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
     def running_body(self) -> list[str]:
         """Running configuration from ``!`` to ``end``."""
         body = render.running_config_body(
-            self.hostname, self.switch_configuration, self.secret, self.users, self.vrfs
+            self.hostname,
+            self.switch_configuration,
+            self.secret,
+            self.users,
+            self.vrfs,
+            self.routing.config(),
         )
         # IOS prints the archive section after the users, before the interfaces.
         first = next((i for i, line in enumerate(body) if line.startswith("interface ")), 0)
@@ -475,6 +498,16 @@ class IosRouterCore(BaseCiscoSwitchCore):  # type: ignore[misc]
             "sessions_total": self.last_connection_id,
             "faults": [asdict(f) for f in self.faults],
             "vrfs": {name: list(families) for name, families in self.vrfs.items()},
+            "routing": [
+                {
+                    "protocol": p.protocol,
+                    "number": p.number,
+                    "vrf": p.vrf,
+                    "router_id": None if p.router_id is None else str(p.router_id),
+                    "live": None if p.live is None else str(p.live),
+                }
+                for p in self.routing.processes
+            ],
             "save_prompts": self.save_prompts,
             "ipv6": self.ipv6,
             "archive": {"path": self.archive.path, "files": list(self.archive.files)},

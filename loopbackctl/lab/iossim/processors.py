@@ -28,6 +28,7 @@ from fake_switches.command_processing.base_command_processor import BaseCommandP
 from netaddr import AddrFormatError, IPNetwork  # type: ignore[import-untyped,unused-ignore]
 
 from . import archive, render
+from . import routing as rt
 from .model import (
     LOOPBACK,
     MUST_DELETE_SECONDARY,
@@ -167,6 +168,7 @@ class IosCommandMixin:
 
 SHOW_TOPICS = (
     "archive",
+    "bgp",
     "interfaces",
     "ip",
     "ipv6",
@@ -175,6 +177,7 @@ SHOW_TOPICS = (
     "version",
 )
 USER_SHOW_TOPICS = ("interfaces", "ip", "ipv6", "version")
+IP_TOPICS = ("bgp", "interface", "ospf", "protocols")
 
 
 class ShowMixin(IosCommandMixin):
@@ -195,10 +198,17 @@ class ShowMixin(IosCommandMixin):
             ports = self._ports_arg(args, 1)
             if ports is not None:
                 self.write_lines(render.show_interfaces(hostname, conf, ports))
+        elif topic == "bgp":
+            self._show_bgp_summary(args, 1)
         elif topic == "ip":
+            what = self.keyword(1, args[1], IP_TOPICS) if len(args) > 1 else None
             if len(args) < 2:
                 self.incomplete()
-            elif self.keyword(1, args[1], ("interface",)):
+            elif what in ("ospf", "protocols"):
+                self._show_routing(what, args)
+            elif what == "bgp":
+                self._show_bgp_summary(args, 2)
+            elif what == "interface":
                 if len(args) > 2 and len(args[2]) > 1 and "brief".startswith(args[2].lower()):
                     ports = self._ports_arg(args, 3)
                     if ports is not None:
@@ -256,6 +266,29 @@ class ShowMixin(IosCommandMixin):
             self.invalid(len(words) + 1)
             return
         self.write_lines(self.core.revert.show())
+
+    def _show_routing(self, what: str, args: Sequence[str]) -> None:
+        """show ip ospf / show ip protocols (nothing may follow them here)."""
+        if len(args) > 2:
+            self.invalid(2)
+            return
+        core = self.core
+        conf = core.switch_configuration
+        if what == "ospf":
+            self.write_lines(rt.show_ip_ospf(conf, core.routing, core.booted))
+        else:
+            self.write_lines(rt.show_ip_protocols(conf, core.routing))
+
+    def _show_bgp_summary(self, args: Sequence[str], at: int) -> None:
+        """show [ip] bgp summary."""
+        if len(args) <= at:
+            self.incomplete()
+        elif self.keyword(at, args[at], ("summary",)):
+            if len(args) > at + 1:
+                self.invalid(at + 1)
+            else:
+                self.write_lines(rt.show_ip_bgp_summary(self.core.switch_configuration,
+                                                        self.core.routing))  # fmt: skip
 
     def _ports_arg(self, args: Sequence[str], start: int) -> list[RouterPort] | None:
         """All interfaces when ``args`` ends at ``start``, else the one named there."""
@@ -507,6 +540,36 @@ class IosEnabledProcessor(ShowMixin, EnabledCommandProcessor):  # type: ignore[m
         """terminal length N / width N / monitor."""
         terminal_command(self, args)
 
+    def do_clear(self, *args: str) -> None:
+        """clear ip ospf process (asks first), clear ip bgp * (at once): the processes
+        start again and take their router-id anew."""
+        if len(args) < 3:
+            self.incomplete()
+            return
+        if self.keyword(0, args[0], ("ip",)) is None:
+            return
+        what = self.keyword(1, args[1], ("bgp", "ospf"))
+        if what == "bgp":
+            if args[2] != "*":
+                self.invalid(2)
+            elif len(args) > 3:
+                self.invalid(3)
+            else:
+                self.core.routing.restart(self.core.switch_configuration, rt.BGP)
+        elif what == "ospf":
+            if self.keyword(2, args[2], ("process",)) is None:
+                return
+            if len(args) > 3:
+                self.invalid(3)
+                return
+            self.write(rt.OSPF_RESET_ALL)
+            self.continue_to(self.continue_clear_ospf)
+
+    def continue_clear_ospf(self, line: str) -> None:
+        """[no]: yes (or y) resets every OSPF process; anything else, nothing."""
+        if line.strip().lower() in ("y", "yes"):
+            self.core.routing.restart(self.core.switch_configuration, rt.OSPF)
+
     def do_disable(self, *args: str) -> None:
         """Back to user EXEC mode."""
         if args:
@@ -539,6 +602,7 @@ class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[mis
         self.core = core
         self.moved = False
         self.vrf_definition = IosVrfProcessor(core)
+        self.router_processor = IosRouterProcessor(core)
         self.archive_mode = IosArchiveProcessor(core)
 
     def do_archive(self, *args: str) -> None:
@@ -583,6 +647,66 @@ class IosConfigProcessor(ShowMixin, ConfigCommandProcessor):  # type: ignore[mis
             if port.vrf == args[1]:
                 port.vrf = None
                 port.clear_addresses()
+
+    def do_router(self, *args: str) -> None:
+        """router ospf PID [vrf NAME] / router bgp ASN: create the process (it starts at
+        once if it can take a router-id) and enter its mode."""
+        parsed = self._router_args(args)
+        if parsed is None:
+            return
+        protocol, number, vrf = parsed
+        routing = self.core.routing
+        process = routing.find(protocol, number)
+        running = routing.bgp()
+        if process is None and protocol == rt.BGP and running is not None:
+            self.refuse(f"% BGP is already running; AS is {running.number}")
+            return
+        if process is not None and process.vrf != vrf:
+            self.refuse(f"% Process {number} is already configured with a different VRF")
+            return
+        if process is None:
+            process = rt.Process(protocol, number, vrf)
+            if protocol == rt.BGP:  # IOS 15 adds it to every new BGP process
+                process.lines.append("bgp log-neighbor-changes")
+            routing.add(self.core.switch_configuration, process)
+        self.move_to(self.router_processor, process)
+
+    def do_no_router(self, *args: str) -> None:
+        """no router ospf PID / no router bgp ASN."""
+        parsed = self._router_args(args)
+        if parsed is not None:
+            process = self.core.routing.find(parsed[0], parsed[1])
+            if process is not None:
+                self.core.routing.remove(process)
+
+    def _router_args(self, args: Sequence[str]) -> tuple[str, int, str | None] | None:
+        if len(args) < 2:
+            self.incomplete()
+            return None
+        protocol = self.keyword(0, args[0], (rt.BGP, rt.OSPF))
+        if protocol is None:
+            return None
+        if not args[1].isdigit() or not 1 <= int(args[1]) <= (65535 if protocol == rt.OSPF
+                                                               else 4294967295):  # fmt: skip
+            self.invalid(1)
+            return None
+        vrf = None
+        if len(args) > 2:
+            if protocol != rt.OSPF or self.keyword(2, args[2], ("vrf",)) is None:
+                if protocol != rt.OSPF:
+                    self.invalid(2)
+                return None
+            if len(args) < 4:
+                self.incomplete()
+                return None
+            if len(args) > 4:
+                self.invalid(4)
+                return None
+            vrf = args[3]
+            if vrf not in self.core.vrfs:
+                self.refuse(VRF_MISSING.format(name=vrf))
+                return None
+        return protocol, int(args[1]), vrf
 
     def move_to(self, new_processor: Any, *args: Any) -> None:
         """Enter a sub-mode (remembered so a re-entered interface mode is not left)."""
@@ -1031,6 +1155,160 @@ class IosArchiveProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignor
             self.invalid(0)
         else:
             self.is_done = True
+
+
+class IosRouterProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[misc]
+    """``Router(config-router)#`` of ``router ospf`` / ``router bgp``: the router-id
+    (OSPF: ``router-id A``, waits for ``clear ip ospf process`` when the process runs
+    with another; BGP: ``bgp router-id A``, at once), and other lines kept as typed
+    (OSPF ``network``, ``passive-interface``...; BGP ``neighbor``, ``bgp ...``)."""
+
+    process: rt.Process
+
+    def __init__(self, core: IosRouterCore) -> None:
+        super().__init__()
+        self.core = core
+
+    def init(self, *args: Any) -> None:
+        """fake-switches passes the process after the usual arguments."""
+        super().init(*args[:4])
+        self.process = args[4]
+
+    def get_prompt(self) -> str:
+        """``hostname(config-router)#``."""
+        return f"{self.core.hostname}(config-router)#"
+
+    def get_command_func(self, line: str) -> tuple[Callable[..., Any] | None, list[str]]:
+        """What the process's mode knows; anything else goes to configuration mode (which
+        runs it and leaves this mode, as IOS)."""
+        words = line.split()
+        first = words[0].lower() if words else ""
+        if first == "no" and len(words) > 1:
+            first = words[1].lower()
+        known = ROUTER_WORDS[self.process.protocol]
+        # `router ...` is the global command (another process), not an abbreviated
+        # `router-id`.
+        if first == "router" or not any(k.startswith(first) for k in (*known, "exit")):
+            return None, []
+        return super().get_command_func(line)
+
+    def do_router_id(self, *args: str) -> None:
+        """OSPF ``router-id A``."""
+        if self.process.protocol != rt.OSPF:
+            self.invalid(0)
+        else:
+            self._router_id(args, 0)
+
+    def do_no_router_id(self, *args: str) -> None:
+        """OSPF ``no router-id``."""
+        if self.process.protocol != rt.OSPF or args:
+            self.invalid(0)
+        else:
+            self._set_router_id(None)
+
+    def do_bgp(self, *args: str) -> None:
+        """BGP ``bgp router-id A``; other ``bgp ...`` lines are kept."""
+        if self.process.protocol != rt.BGP or not args:
+            self.incomplete() if not args else self.invalid(0)
+            return
+        if "router-id".startswith(args[0].lower()) and len(args[0]) > 1:
+            self._router_id(args, 1)
+        else:
+            self._keep("bgp", args)
+
+    def do_no_bgp(self, *args: str) -> None:
+        """BGP ``no bgp router-id``; ``no bgp X`` removes a kept line."""
+        if self.process.protocol != rt.BGP or not args:
+            self.incomplete() if not args else self.invalid(0)
+        elif "router-id".startswith(args[0].lower()) and len(args[0]) > 1:
+            self._set_router_id(None)
+        else:
+            self._drop("bgp", args)
+
+    def _router_id(self, args: Sequence[str], at: int) -> None:
+        if len(args) <= at:
+            self.incomplete()
+            return
+        if len(args) > at + 1:
+            self.invalid(at + 1)
+            return
+        address = rt.valid_router_id(args[at])
+        if address is None:
+            self.invalid(at)
+            return
+        self._set_router_id(address)
+
+    def _set_router_id(self, address: Any) -> None:
+        p = self.process
+        if address == p.router_id:
+            return
+        p.router_id = address
+        if p.protocol == rt.BGP:  # applied at once (IOS resets the BGP sessions)
+            self.core.routing.start(self.core.switch_configuration, p)
+        elif p.live is not None and p.live != address:
+            self.write_line(rt.OSPF_RELOAD)
+
+    def _keep(self, word: str, args: Sequence[str]) -> None:
+        line = " ".join([word, *args])
+        if line not in self.process.lines:
+            self.process.lines.append(line)
+
+    def _drop(self, word: str, args: Sequence[str]) -> None:
+        prefix = " ".join([word, *args])
+        self.process.lines = [x for x in self.process.lines if not x.startswith(prefix)]
+
+    def do_network(self, *args: str) -> None:
+        """OSPF ``network A WILDCARD area X``."""
+        ok = (
+            self.process.protocol == rt.OSPF
+            and len(args) == 4
+            and parse_dotted_quad(args[0]) is not None
+            and parse_dotted_quad(args[1]) is not None
+            and args[2] == "area"
+        )
+        if len(args) < 4:
+            self.incomplete()
+        elif not ok:
+            self.invalid(0)
+        else:
+            self._keep("network", args)
+
+    def do_no_network(self, *args: str) -> None:
+        """``no network ...``."""
+        self._drop("network", args)
+
+    def do_passive_interface(self, *args: str) -> None:
+        """OSPF ``passive-interface X`` (kept as typed)."""
+        if not args:
+            self.incomplete()
+        else:
+            self._keep("passive-interface", args)
+
+    def do_neighbor(self, *args: str) -> None:
+        """BGP ``neighbor A remote-as N`` and other ``neighbor`` lines (kept as typed)."""
+        if self.process.protocol != rt.BGP:
+            self.invalid(0)
+        elif len(args) < 2:
+            self.incomplete()
+        else:
+            self._keep("neighbor", args)
+
+    def do_no_neighbor(self, *args: str) -> None:
+        """``no neighbor A``: every line of that neighbour."""
+        self._drop("neighbor", args)
+
+    def do_exit(self, *args: str) -> None:
+        """Back to configuration mode."""
+        if args:
+            self.invalid(0)
+        else:
+            self.is_done = True
+
+
+ROUTER_WORDS = {
+    rt.OSPF: ("router-id", "network", "passive-interface"),
+    rt.BGP: ("bgp", "neighbor"),
+}
 
 
 class IosPipingProcessor(PipingProcessor):  # type: ignore[misc]

@@ -241,8 +241,10 @@ def running_config_body(
     secret: str,
     users: dict[str, str],
     vrfs: dict[str, list[str]] | None = None,
+    routers: list[str] | None = None,
 ) -> list[str]:
-    """The configuration from the first ``!`` to ``end`` (what ``write memory`` stores)."""
+    """The configuration from the first ``!`` to ``end`` (what ``write memory`` stores);
+    `routers`: the ``router`` blocks, printed after the interfaces as IOS does."""
     lines = [
         "!",
         "version 15.9",
@@ -275,6 +277,7 @@ def running_config_body(
     ordered = [p for p in ports if p.is_loopback] + [p for p in ports if not p.is_loopback]
     for port in ordered:
         lines += [*interface_config(port), "!"]
+    lines += routers or []
     lines += [
         "ip forward-protocol nd",
         "!",

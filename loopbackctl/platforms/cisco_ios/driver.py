@@ -24,21 +24,28 @@ from loopbackctl.platforms.base import Observed, Session, Undo
 from loopbackctl.platforms.cisco_ios import parse, running
 from loopbackctl.platforms.cisco_ios.parse import (
     SHOW_INTERFACES,
+    SHOW_IP_BGP_SUMMARY,
     SHOW_IP_INTERFACE,
+    SHOW_IP_OSPF,
+    SHOW_IP_PROTOCOLS,
     SHOW_IPV6_BRIEF,
     SHOW_REFUSALS,
+    SHOW_RUNNING_ROUTERS,
 )
 from loopbackctl.platforms.cisco_ios.quirks import (
     ARCHIVE_OFF,
+    CLEAR,
     CONFIG_PROMPT,
     CONFIG_SYNTAX,
     NO_IPV6,
     NO_REVERT_PENDING,
     QUIRKS,
+    RESELECT,
     REVERT_ARMED,
     REVERT_CONFIRM,
     REVERT_MINUTES,
     REVERT_TIMER,
+    ROUTER_ID_LINE,
     SAVE_PROMPTS,
     SHOW_REVERT_TIMER,
     VRF_NOTICE,
@@ -47,10 +54,11 @@ from loopbackctl.platforms.cisco_ios.quirks import (
     XE_QUIRKS,
 )
 from loopbackctl.remediation import ConfigTextError, block_diff, remediation, split_blocks
+from loopbackctl.routing import DEFAULT_VRF, RouterIdFact
 from loopbackctl.transport.options import ConnectOptions
 
 if TYPE_CHECKING:
-    from loopbackctl.platforms.base import Confirming, Driver, ShowsBlocks
+    from loopbackctl.platforms.base import Confirming, Driver, Routing, ShowsBlocks
     from loopbackctl.transport.cli import CliQuirks
 
 CONFIG_ARTIFACT = "config"
@@ -309,6 +317,62 @@ class IosDriver:
                 return text
         return None
 
+    # -- routing (verify --routing) -----------------------------------------------------
+
+    def routing_facts(self, session: Session, host: Host) -> list[RouterIdFact]:
+        """Every running OSPF process's router-id (per VRF: `show ip ospf` names the VRF of
+        a process in one) and BGP's (`show ip bgp summary`, the global table), with the
+        router-id their `router` blocks configure. `show ip protocols` says what runs in
+        the global table; where it and `show ip ospf` disagree the read fails (retry).
+        [] when neither OSPF nor BGP runs."""
+        protocols = parse.parse_show_ip_protocols(session.run(SHOW_IP_PROTOCOLS))
+        ospf = parse.parse_show_ip_ospf(session.run(SHOW_IP_OSPF))
+        listed = {name: rid for name, rid in protocols}
+        global_ospf = {f"ospf {p.pid}": p.router_id for p in ospf if p.vrf is None}
+        said = {n: r for n, r in listed.items() if n.startswith("ospf ")}
+        if said != global_ospf:
+            raise ParseError(
+                f"{SHOW_IP_PROTOCOLS!r} and {SHOW_IP_OSPF!r} differ about the running OSPF"
+                " processes or their router-ids (one restarted between them?); retry"
+            )
+        bgp = [n.split()[1] for n in listed if n.startswith("bgp ")]
+        if len(bgp) > 1:
+            raise ParseError(f"{SHOW_IP_PROTOCOLS!r} names {len(bgp)} BGP processes")
+        if not ospf and not bgp:
+            return []
+        blocks = parse.parse_router_blocks(session.run(SHOW_RUNNING_ROUTERS))
+        facts: list[RouterIdFact] = []
+        for p in ospf:
+            block = self._block(blocks, "ospf", str(p.pid))
+            facts.append(self._fact("ospf", p.vrf or DEFAULT_VRF, p.router_id, block))
+        if bgp:
+            rid, local_as = parse.parse_bgp_summary(session.run(SHOW_IP_BGP_SUMMARY))
+            if local_as != bgp[0]:
+                raise ParseError(
+                    f"{SHOW_IP_PROTOCOLS!r} names bgp {bgp[0]} but {SHOW_IP_BGP_SUMMARY!r}"
+                    f" local AS {local_as}; retry"
+                )
+            facts.append(self._fact("bgp", DEFAULT_VRF, rid, self._block(blocks, "bgp", bgp[0])))
+        return facts
+
+    @staticmethod
+    def _block(blocks: Mapping[tuple[str, str], parse.RouterBlock], proto: str, number: str
+               ) -> parse.RouterBlock:  # fmt: skip
+        found = blocks.get((proto, number))
+        if found is None:
+            raise ParseError(
+                f"{proto} {number} runs but {SHOW_RUNNING_ROUTERS!r} shows no `router {proto}"
+                f" {number}` block; retry"
+            )
+        return found
+
+    @staticmethod
+    def _fact(
+        proto: str, vrf: str, live: ipaddress.IPv4Address, block: parse.RouterBlock
+    ) -> RouterIdFact:
+        return RouterIdFact(proto, vrf, live, block.router_id, ROUTER_ID_LINE[proto],
+                            block.header, CLEAR.get(proto), RESELECT.get(proto))  # fmt: skip
+
 
 def revert_minutes(timeout: float) -> int:
     """IOS's revert timer for a confirm window of `timeout` seconds: whole minutes,
@@ -356,5 +420,6 @@ def _vrf_changes(commands: Sequence[str]) -> set[str]:
 if TYPE_CHECKING:  # mypy checks that IosDriver keeps the runner's contract
     _driver: Driver = IosDriver()
     _blocks: ShowsBlocks = IosDriver()
+    _routing: Routing = IosDriver()
     _xe: Driver = IosXeDriver()
     _confirming: Confirming = IosDriver()

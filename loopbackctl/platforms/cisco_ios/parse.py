@@ -44,6 +44,11 @@ SHOW_IP_INTERFACE = "show ip interface"
 SHOW_INTERFACES = "show interfaces"
 SHOW_IPV6_BRIEF = "show ipv6 interface brief"
 SHOW_RUNNING_INTERFACE = "show running-config interface {name}"
+# verify --routing (see routing_facts below).
+SHOW_IP_PROTOCOLS = "show ip protocols"
+SHOW_IP_OSPF = "show ip ospf"
+SHOW_IP_BGP_SUMMARY = "show ip bgp summary"
+SHOW_RUNNING_ROUTERS = "show running-config | section ^router"
 
 # Field names of the IOS templates changed between ntc-templates majors (e.g. 1.x
 # `ipaddr` → `ip_address`): only this major's names are read.
@@ -53,6 +58,7 @@ NTC_TEMPLATES_MAJOR = 9
 NTC_TEMPLATE_FILES: Mapping[str, str] = {
     SHOW_IP_INTERFACE: "cisco_ios_show_ip_interface.textfsm",
     SHOW_IPV6_BRIEF: "cisco_ios_show_ipv6_interface_brief.textfsm",
+    SHOW_IP_BGP_SUMMARY: "cisco_ios_show_ip_bgp_summary.textfsm",
 }
 
 LOOPBACK_NAME = re.compile(r"Loopback(\d+)")
@@ -129,6 +135,44 @@ Interface
 """
 
 
+# ntc-templates 9 has no template for `show ip ospf` nor for `show ip protocols`: these two
+# small ones of our own read only the lines loopbackctl needs, and every line that starts
+# a process (or a protocol) must be one they know.
+SHOW_IP_OSPF_TEMPLATE = r"""Value Required PROCESS (\d+)
+Value ROUTER_ID (\d+\.\d+\.\d+\.\d+)
+Value VRF (\S+)
+Value SHUTDOWN (shutdown)
+
+Start
+  ^\s*Routing\s+Process\s+"ospf\s -> Continue.Record
+  ^\s*Routing\s+Process\s+"ospf\s+${PROCESS}"\s+with\s+ID\s+${ROUTER_ID}\s*$$
+  ^\s*Connected\s+to\s+MPLS\s+VPN\s+Superbackbone,\s+VRF\s+${VRF}\s*$$
+  ^\s*Routing\s+Process\s+is\s+${SHUTDOWN}\s*$$
+  ^\s*Routing\s+Process -> Error
+  ^\s*$$
+  ^.
+"""
+
+SHOW_IP_PROTOCOLS_TEMPLATE = r"""Value Required PROTOCOL ([^"]+)
+Value ROUTER_ID (\d+\.\d+\.\d+\.\d+)
+
+Start
+  ^Routing\s+Protocol\s+is -> Continue.Record
+  ^Routing\s+Protocol\s+is\s+"${PROTOCOL}"\s*$$
+  ^\s+Router\s+ID\s+${ROUTER_ID}\s*$$
+  ^\*\*\*\s+IP\s+Routing\s+is\s+NSF\s+aware\s+\*\*\*\s*$$
+  ^(Load\s+for\s+|Time\s+source\s+is\s+)
+  ^\s*$$
+  ^\s+\S
+  ^. -> Error
+"""
+
+LOCAL_TEMPLATES: Mapping[str, str] = {
+    SHOW_IP_OSPF: SHOW_IP_OSPF_TEMPLATE,
+    SHOW_IP_PROTOCOLS: SHOW_IP_PROTOCOLS_TEMPLATE,
+}
+
+
 @dataclass(frozen=True)
 class IpInterfaceRow:
     """One interface of `show ip interface`; `deleted`: IOS keeps it until reload, it is
@@ -192,6 +236,8 @@ def _ntc_dir() -> Path:
 def _template_text(command: str) -> str:
     if command == SHOW_RUNNING_INTERFACE:
         return RUNNING_CONFIG_TEMPLATE
+    if command in LOCAL_TEMPLATES:
+        return LOCAL_TEMPLATES[command]
     return (_ntc_dir() / NTC_TEMPLATE_FILES[command]).read_text()
 
 
@@ -449,3 +495,142 @@ def router_id(ip_rows: Sequence[IpInterfaceRow]) -> ipaddress.IPv4Address | None
         if ips:
             return max(ips)
     return None
+
+
+# -- routing (verify --routing) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OspfProcess:
+    """One running OSPF process of `show ip ospf`: its number, router-id and VRF (None:
+    the global table)."""
+
+    pid: int
+    router_id: ipaddress.IPv4Address
+    vrf: str | None
+
+
+@dataclass(frozen=True)
+class RouterBlock:
+    """One `router ospf|bgp` block of the running configuration: its first line and the
+    router-id it configures (None: not configured)."""
+
+    header: str
+    router_id: ipaddress.IPv4Address | None
+
+
+_PROCESS_LINE = re.compile(r'^\s*Routing\s+Process\s+"ospf\s')
+_PROTOCOL_LINE = re.compile(r"^Routing\s+Protocol\s+is")
+_ROUTER_BLOCK = re.compile(
+    r"^router (?P<proto>ospf|bgp) (?P<number>\d+(?:\.\d+)?)(?: vrf (?P<vrf>\S+))?\s*$"
+)
+_OTHER_ROUTER = re.compile(r"^router \S")
+_CONFIGURED_ID = {"ospf": re.compile(r"^ router-id (?P<rid>\S+)\s*$"),
+                  "bgp": re.compile(r"^ bgp router-id (?P<rid>\S+)\s*$")}  # fmt: skip
+_BGP_IDENTIFIER = re.compile(
+    r"^BGP router identifier (?P<rid>\S+), local AS number (?P<asn>\d+(?:\.\d+)?)\s*$"
+)
+_CONFIG_HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration\s*:.*|!)\s*$")
+
+
+def _ipv4(text: str, what: str) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError:
+        raise ParseError(f"{what} is {text[:40]!r}, not an IPv4 address") from None
+
+
+def parse_show_ip_protocols(text: str) -> list[tuple[str, ipaddress.IPv4Address | None]]:
+    """(`ospf 1`, `bgp 65000`, `isis`... as IOS names them, the `Router ID` it prints for
+    them or None) for every routing protocol of the global table; [] when none runs."""
+    rows = textfsm_rows(SHOW_IP_PROTOCOLS, text)
+    headers = sum(1 for line in text.splitlines() if _PROTOCOL_LINE.match(line))
+    if headers != len(rows):
+        raise ParseError(
+            f"the answer to {SHOW_IP_PROTOCOLS!r} names {headers} protocols but {len(rows)}"
+            " were read; cannot read it"
+        )
+    out = []
+    for row in rows:
+        rid = row["router_id"]
+        out.append((" ".join(row["protocol"].split()), _ipv4(rid, "Router ID") if rid else None))
+    return out
+
+
+def parse_show_ip_ospf(text: str) -> list[OspfProcess]:
+    """Every OSPF process that runs (one shut down by `shutdown` is left out), with its
+    router-id and VRF; [] when none is configured."""
+    rows = textfsm_rows(SHOW_IP_OSPF, text)
+    headers = sum(1 for line in text.splitlines() if _PROCESS_LINE.match(line))
+    if headers != len(rows):
+        raise ParseError(
+            f"the answer to {SHOW_IP_OSPF!r} has {headers} routing processes but"
+            f" {len(rows)} were read; cannot read it"
+        )
+    out = []
+    for row in rows:
+        if not row["router_id"]:
+            raise ParseError(f"{SHOW_IP_OSPF!r}: ospf {row['process']} shows no router-id")
+        if row["shutdown"]:
+            continue
+        rid = _ipv4(row["router_id"], f"ospf {row['process']} router-id")
+        out.append(OspfProcess(int(row["process"]), rid, row["vrf"] or None))
+    return out
+
+
+def parse_bgp_summary(text: str) -> tuple[ipaddress.IPv4Address, str]:
+    """(router identifier, local AS) of `show ip bgp summary` (ntc-templates). Its
+    template records a row per neighbour only (its EOF state records nothing): without
+    neighbours the identifier line is read here, and must be the answer's only one."""
+    rows = textfsm_rows(SHOW_IP_BGP_SUMMARY, text)
+    found = sorted({(r["router_id"], r["local_as"]) for r in rows})
+    if not rows:
+        found = [(m["rid"], m["asn"]) for m in map(_BGP_IDENTIFIER.match, text.splitlines()) if m]
+    if len(found) != 1:
+        said = next((line.strip() for line in text.splitlines() if line.strip()), "nothing")
+        raise ParseError(
+            f"the answer to {SHOW_IP_BGP_SUMMARY!r} names {len(found)} router identifiers"
+            f" (it said {said[:80]!r}); cannot read it"
+        )
+    rid, local_as = found[0]
+    return _ipv4(rid, "BGP router identifier"), local_as
+
+
+def parse_router_blocks(text: str) -> dict[tuple[str, str], RouterBlock]:
+    """(`ospf`, PID) / (`bgp`, ASN) → its `router` block's first line and configured
+    router-id, from `show running-config | section ^router` (other `router` blocks are
+    skipped; any line that is neither a `router` block nor in one is refused)."""
+    _refused(SHOW_RUNNING_ROUTERS, text)
+    out: dict[tuple[str, str], RouterBlock] = {}
+    current: tuple[str, str] | None = None
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith(" "):
+            if current is None:
+                if out or not _CONFIG_HEADER.match(line.strip()):
+                    raise ParseError(f"{SHOW_RUNNING_ROUTERS!r}: {line.strip()!r} outside a block")
+                continue
+            if current[0] == "other":
+                continue
+            m = _CONFIGURED_ID[current[0]].match(line)
+            if m is not None:
+                block = out[current]
+                if block.router_id is not None:
+                    raise ParseError(f"{block.header} sets its router-id twice")
+                rid = _ipv4(m.group("rid"), f"{block.header} router-id")
+                out[current] = RouterBlock(block.header, rid)
+            continue
+        opened = _ROUTER_BLOCK.match(line)
+        if opened is not None:
+            current = (opened.group("proto"), opened.group("number"))
+            if current in out:
+                raise ParseError(f"{SHOW_RUNNING_ROUTERS!r} shows {line.strip()} twice")
+            out[current] = RouterBlock(line.strip(), None)
+        elif _OTHER_ROUTER.match(line):
+            current = ("other", line)
+        elif not (_CONFIG_HEADER.match(line) and not out):
+            raise ParseError(
+                f"{SHOW_RUNNING_ROUTERS!r} printed {line.strip()[:80]!r}; cannot read it"
+            )
+    return out

@@ -148,3 +148,13 @@ ARCHIVE_OFF = re.compile(r"Turn config archive on before using Rollback Confirme
 # Nothing pending: `show archive config rollback timer`, and `configure confirm` after the
 # timer already expired (the router put its archived configuration back).
 NO_REVERT_PENDING = re.compile(r"No Rollback Confirmed Change pending", re.I)
+# verify --routing, per protocol: the line (under its `router` block) that configures the
+# router-id; the command that makes a running process take a newly configured one (IOS
+# OSPF answers a new `router-id` with `% OSPF: Reload or use "clear ip ospf process"
+# command, for this to take effect`; BGP applies `bgp router-id` at once, resetting its
+# sessions); and the command that makes a process without a configured router-id choose
+# it again from the loopbacks (unlike FRR's ospfd, IOS re-chooses on a clear).
+# `clear ip ospf process` asks `Reset ALL OSPF processes? [no]:` first.
+ROUTER_ID_LINE = {"ospf": "router-id", "bgp": "bgp router-id"}
+CLEAR = {"ospf": "clear ip ospf process"}
+RESELECT = {"ospf": "clear ip ospf process", "bgp": "clear ip bgp *"}
