@@ -4,13 +4,17 @@ read-only job ("connect, read lo with `ip -j`, disconnect"), in the same run.
 
     sudo python bench/bench_linux_fleet.py [--hosts 100] [--workers N] [--repeat 3]
                                            [--sweep] [--full-shell] [--processes P]
+                                           [--apply-only]
 
 Rows: loopbackctl verify; loopbackctl apply from a drifted state (2 addresses missing on
-every host); raw paramiko connect + exec at the same worker count (the floor); a plain
-serial netmiko loop; Nornir + nornir_netmiko at 20 workers. Times are medians of
---repeat runs. Targets: verify <= 1.3x the floor, Nornir >= 1.5x verify.
+every host), with confirm-or-revert (the default: a revert job armed on each host before
+its change and cancelled after) and with --no-confirm; raw paramiko connect + exec at the
+same worker count (the floor); a plain serial netmiko loop; Nornir + nornir_netmiko at 20
+workers. Times are medians of --repeat runs. Targets: verify <= 1.3x the floor, Nornir
+>= 1.5x verify.
 --sweep also times verify at several worker counts (how DEFAULT_WORKERS was chosen).
 --processes P also times verify with --processes P (same workers in all).
+--apply-only times only the two apply rows (confirm-or-revert's cost), alternating.
 Needs root (network namespaces, sshd); packets stay inside the bed's namespaces.
 """
 
@@ -50,13 +54,14 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def loopbackctl(
-    inv: Path, kh: Path, command: str, workers: int, processes: int = 1
+    inv: Path, kh: Path, command: str, workers: int, processes: int = 1, *extra: str
 ) -> Callable[[], None]:
     def run() -> None:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(["-i", str(inv), command, "--known-hosts", str(kh),
-                       "--workers", str(workers), "--processes", str(processes)])  # fmt: skip
+                       "--workers", str(workers), "--processes", str(processes),
+                       *extra])  # fmt: skip
         if rc not in (0, 1):
             raise SystemExit(f"loopbackctl {command} exited {rc}:\n{err.getvalue()}")
 
@@ -138,6 +143,9 @@ def main_bench() -> int:
     ap.add_argument("--sweep", action="store_true", help="also time verify at other workers")
     ap.add_argument("--full-shell", action="store_true", help="hosts read root's dot files")
     ap.add_argument("--processes", type=int, default=1, help="also time verify in P processes")
+    ap.add_argument(
+        "--apply-only", action="store_true", help="only apply, with and without confirm-or-revert"
+    )
     args = ap.parse_args()
     problems = check_prerequisites()
     if problems:
@@ -164,7 +172,11 @@ def main_bench() -> int:
             (f"loopbackctl apply (drifted), {w} workers",
              loopbackctl(inv, kh, "apply", w), lambda: drift(bed)),
             ("nornir + nornir_netmiko, 20 workers", nornir(inv, 20), None),
+            (f"loopbackctl apply (drifted), {w} workers, --no-confirm",
+             loopbackctl(inv, kh, "apply", w, 1, "--no-confirm"), lambda: drift(bed)),
         ]  # fmt: skip
+        if args.apply_only:
+            jobs = [jobs[2], jobs[4]]
         if args.processes > 1:
             jobs.append((f"loopbackctl verify, {w} workers, {args.processes} processes",
                          loopbackctl(inv, kh, "verify", w, args.processes), None))  # fmt: skip
@@ -179,6 +191,11 @@ def main_bench() -> int:
                     before()
                 rows.setdefault(name, []).append(timed(fn))
             print(f"  round {rep + 1}/{args.repeat} done", file=sys.stderr)
+        if args.apply_only:
+            for name, ts in rows.items():
+                print(f"{name}: median {statistics.median(ts):.2f}s, min {min(ts):.2f}s, all"
+                      f" {', '.join(f'{t:.2f}' for t in ts)}")  # fmt: skip
+            return 0
         serial = "plain serial netmiko loop, 1 worker"
         rows[serial] = [timed(serial_netmiko(bed))]
 

@@ -370,8 +370,9 @@ class _Pipeline:
                 self._arm(s, intent)
             except DeviceError as exc:
                 self.res.status = "failed"
+                # Refused before a single change (sudo refused, /run not writable...).
                 self.res.rollback = "nothing to undo"
-                self.res.error = f"{exc}; nothing was changed"
+                self.res.error = f"{exc}; rolled back: {self.res.rollback}"
                 return
         try:
             self._push_and_prove(s, intent)

@@ -5,9 +5,16 @@ devices' arming and reverting are tested on the beds (test_confirm_linux)."""
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
+
 from loopbackctl.errors import ConnectionLostError, DeviceError
-from loopbackctl.model import Host
-from loopbackctl.platforms.base import Confirming, Session, Undo
+from loopbackctl.model import Host, Loopback
+from loopbackctl.plan import Change, Plan
+from loopbackctl.platforms.base import Confirming, Observed, SavedFile, Session, Undo
+from loopbackctl.platforms.frr.driver import revert_lines as frr_revert_lines
+from loopbackctl.platforms.linux.driver import revert_lines as linux_revert_lines
+from loopbackctl.platforms.linux.revert import script as revert_script
 from loopbackctl.runner import Job, run_host
 from loopbackctl.transport.options import DEFAULT_CONFIRM_TIMEOUT
 from tests.test_runner_unit import Device, FakeDriver, FakeSession, host
@@ -116,7 +123,8 @@ def test_check_no_confirm_and_other_modes_never_arm() -> None:
 def test_arm_failure_changes_nothing() -> None:
     dev = Device(up=False)
     status, error = run(ConfirmingDriver(dev, arm_fails=True))
-    assert status == "failed" and error == "h1: cannot arm: /run is read-only; nothing was changed"
+    assert status == "failed"
+    assert error == "h1: cannot arm: /run is read-only; rolled back: nothing to undo"
     assert dev.log == [] and not dev.up
 
 
@@ -170,3 +178,65 @@ def test_command_line_default_timeout_and_opt_out() -> None:
     assert opts("--no-confirm") is None
     args = build_parser().parse_args(["verify", "-i", "x"])
     assert cli_fleet.options(args).confirm_timeout is None
+
+
+A = ipaddress.ip_interface
+
+
+def _undo(before: Observed, changes: list[Change], commands: Sequence[str] = ()) -> Undo:
+    return Undo(before, Plan(tuple(changes), (), ("lo",)), tuple(commands))
+
+
+def test_linux_revert_lines_undo_the_plan_and_never_touch_the_kernels_addresses() -> None:
+    before = Observed((Loopback("lo", (A("198.18.9.9/32"),), shutdown=True),))
+    changes = [
+        Change("enable", "lo"),
+        Change("add_address", "lo", A("127.0.0.1/8")),
+        Change("add_address", "lo", A("198.18.1.1/32")),
+        Change("remove_address", "lo", A("198.18.9.9/32")),
+    ]
+    undo = _undo(before, changes)
+    assert linux_revert_lines(undo) == [
+        "ip address del 198.18.1.1/32 dev lo",
+        "ip address replace 198.18.9.9/32 dev lo",
+        "ip link set dev lo down",
+    ]
+    with_file = Undo(before, undo.plan, (), SavedFile("/etc/netplan/x.yaml", None))
+    assert linux_revert_lines(with_file)[-2:] == [
+        "rm -f /etc/netplan/.x.yaml.loopbackctl-tmp /etc/netplan/.x.yaml.loopbackctl-tmp.b64",
+        "rm -f /etc/netplan/x.yaml",
+    ]
+    back = Undo(before, undo.plan, (), SavedFile("/etc/netplan/x.yaml", "old\n"))
+    assert "base64 -d" in linux_revert_lines(back)[-1]
+
+
+def test_frr_revert_lines_undo_each_line_on_its_own() -> None:
+    running = "\n".join(
+        [
+            "interface lo",
+            " ip address 198.18.9.9/32",
+            " ip ospf area 0",
+            " ipv6 address 2001:db8::1/128",
+        ]
+    )
+    before = Observed((Loopback("lo", ()),), running={"lo": running})
+    commands = [
+        "interface lo",
+        " no ip address 198.18.9.9/32",
+        " ip address 198.18.1.1/32",
+        " ipv6 address 2001:db8::1/128",  # configured again: the router had it
+        "exit",
+    ]
+    lines = frr_revert_lines(_undo(before, [], commands))
+    assert lines == [
+        "vtysh -c 'configure terminal' -c 'interface lo' -c 'no ip address 198.18.1.1/32'",
+        "vtysh -c 'configure terminal' -c 'interface lo' -c 'ip address 198.18.9.9/32'",
+    ]
+
+
+def test_the_revert_script_sleeps_then_runs_each_line_unless_confirmed() -> None:
+    text = revert_script(["ip address del 198.18.1.1/32 dev lo"], 7.5)
+    assert "sleep 7.500\n" in text and "trap '' HUP" in text
+    assert "run ip address del 198.18.1.1/32 dev lo\n" in text
+    # It fires only if it can take `armed` away from a confirm (atomic rename).
+    assert text.index('mv "$d/armed" "$d/firing" 2>/dev/null || exit 0') < text.index("run ip")

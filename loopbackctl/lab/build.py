@@ -399,6 +399,7 @@ class Lab:
                 node.netplan_dir.mkdir(mode=0o755)
                 node.lock_dir.mkdir()
                 node.lock_dir.chmod(0o1777)  # as /run/lock
+                node.host_dir.mkdir(mode=0o700)
                 if self.spec.lean:
                     sshd.make_home(node)
                 text = sshd.config_text(node, files, self.prefix, self.spec.login)

@@ -100,6 +100,12 @@ class Node:
         return self.dir / "lock"
 
     @property
+    def host_dir(self) -> Path:
+        """Private directory bind-mounted over loopbackctl's directory on a managed host
+        (sshd.HOST_DIR) in the device's mount namespace."""
+        return self.dir / "host-run"
+
+    @property
     def netplan_dir(self) -> Path:
         """Private directory bind-mounted over /etc/netplan in the device's mount namespace."""
         return self.dir / "netplan"

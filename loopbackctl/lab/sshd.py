@@ -8,9 +8,11 @@ records) and ``/run/utmp`` by a scratch file; with a lean shell ``/root`` by the
 own home, whose dot files are empty (a session then does not pay for ``pyenv init``, and
 what sessions write there stays in the lab); with a sudo user ``/etc/passwd``,
 ``/etc/group`` and ``/etc/sudoers`` by copies that add that user; ``/etc/netplan`` by a
-private directory; and for a router ``/etc/frr`` and ``/var/run/frr`` by the router's
-own. The real files under /etc are never written. Each bind costs a `mount` process, the
-largest part of a device's start: whole directories are bound where files would do.
+private directory, and so is ``/run/loopbackctl-host`` (where loopbackctl keeps its state
+on a managed host: confirm-or-revert's job); and for a router ``/etc/frr`` and
+``/var/run/frr`` by the router's own. The real files under /etc are never written. Each
+bind costs a `mount` process, the largest part of a device's start: whole directories are
+bound where files would do.
 The namespaces' mounts of /run/netns are dropped there too, so no sshd keeps another
 lab's namespaces alive.
 """
@@ -34,6 +36,9 @@ SSH_KEYGEN = "/usr/bin/ssh-keygen"
 OPENSSL = "/usr/bin/openssl"
 SUDO = "/usr/bin/sudo"
 NETPLAN_DIR = "/etc/netplan"
+# loopbackctl's own directory on a managed host (platforms.linux.revert.HOST_DIR): each
+# device has its own, as each real host has its own /run.
+HOST_DIR = "/run/loopbackctl-host"
 
 # Root's dot files, empty in a lean host's home (those that exist on this machine).
 DOTFILES = (".bashrc", ".profile", ".bash_profile", ".bash_login")
@@ -166,6 +171,7 @@ def make_login_files(files: Files, prefix: str, login: Login) -> int:
     if os.path.isfile(UTMP):
         files.utmp.write_text("")
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    Path(HOST_DIR).mkdir(mode=0o700, exist_ok=True)  # the mount point of each device's own
     return uid
 
 
@@ -294,9 +300,10 @@ def make_home(node: Node) -> None:
 
 
 def node_binds(node: Node, *, lean: bool) -> list[tuple[str, Path, str]]:
-    """The device's own: a lean /root, /etc/netplan where the machine has one, and
-    /run/lock (so devices on one machine do not share apply's lock file)."""
-    out: list[tuple[str, Path, str]] = []
+    """The device's own: a lean /root, loopbackctl's directory on a host, /etc/netplan
+    where the machine has one, and /run/lock (so devices on one machine do not share
+    apply's lock file)."""
+    out: list[tuple[str, Path, str]] = [("rw", node.host_dir, HOST_DIR)]
     if lean:
         out.append(("rw", node.dir / "home", ROOT_HOME))
     if os.path.isdir(NETPLAN_DIR):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, cast
 from loopbackctl.errors import DeviceError, ParseError, TemplateError
 from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Plan
-from loopbackctl.platforms.base import Observed, Session
+from loopbackctl.platforms.base import Observed, Session, Undo
 from loopbackctl.platforms.frr import parse
 from loopbackctl.platforms.frr.quirks import (
     CLEAR,
@@ -46,6 +46,7 @@ from loopbackctl.platforms.frr.quirks import (
     WRITE_MEMORY,
     WRITE_OK,
 )
+from loopbackctl.platforms.linux import revert
 from loopbackctl.platforms.linux.parse import parse_ip_addr
 from loopbackctl.remediation import (
     ConfigTextError,
@@ -62,6 +63,7 @@ from loopbackctl.transport.options import ConnectOptions
 if TYPE_CHECKING:
     from loopbackctl.platforms.base import (
         ChecksTemplates,
+        Confirming,
         Driver,
         Locking,
         Meshing,
@@ -91,8 +93,8 @@ def _refused(res: Result) -> str | None:
 
 
 class FrrDriver:
-    """Driver (and ChecksTemplates, ShowsBlocks, Routing, Meshing) for platform `frr`.
-    Stateless."""
+    """Driver (and ChecksTemplates, ShowsBlocks, Routing, Meshing, Confirming) for platform
+    `frr`. Stateless."""
 
     def connect(self, host: Host, options: ConnectOptions) -> Session:
         from loopbackctl.transport.shell import open_shell
@@ -265,6 +267,14 @@ class FrrDriver:
                 "but not saved: run `vtysh -c 'write memory'` on the router"
             )
 
+    # -- Confirming: a revert job on the router (see linux.revert) ----------------------
+
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+        revert.arm(_shell(session), revert_lines(undo), timeout)
+
+    def confirm(self, session: Session, host: Host) -> None:
+        revert.confirm(_shell(session))
+
     # -- routing (verify --routing) -----------------------------------------------------
 
     def routing_facts(self, session: Session, host: Host) -> list[RouterIdFact]:
@@ -349,6 +359,33 @@ class FrrDriver:
                 why = None if seen is None else f"not pinged: {host.name} has no {version} loopback"
                 out.append(Probe(t, seen, None, why))
         return out
+
+
+def revert_lines(undo: Undo) -> list[str]:
+    """The revert job's commands: each line of the change under `interface lo` undone in
+    a vtysh call of its own (so that one the change never reached, refused, does not stop
+    the others): a line it removed that the router had put back, a line it added that the
+    router did not have removed, removals first; lo taken down again in the kernel if it
+    was down without zebra's `shutdown`. frr.conf needs nothing: apply writes memory only
+    after it confirmed."""
+    text = undo.before.running.get(LO)
+    had = set(normalise(text.splitlines()[1:] if text is not None else (), CONFIG_SYNTAX))
+    drop: list[str] = []
+    put: list[str] = []
+    for raw in undo.commands:
+        line = raw.strip()
+        if not line or CONFIG_SYNTAX.block.fullmatch(line) or line == CONFIG_SYNTAX.closer:
+            continue
+        if line.startswith("no "):
+            if normalise([line[3:]], CONFIG_SYNTAX)[0] in had:
+                put.append(line[3:])
+        elif normalise([line], CONFIG_SYNTAX)[0] not in had:
+            drop.append("no " + line)
+    out = [vtysh("configure terminal", CONFIG_SYNTAX.opener.format(name=LO), x) for x in drop + put]
+    lo = undo.before.get(LO)
+    if lo is not None and lo.shutdown and normalise(["shutdown"], CONFIG_SYNTAX)[0] not in had:
+        out.append("ip link set dev lo down")
+    return out
 
 
 def _disagreements(
@@ -446,3 +483,4 @@ if TYPE_CHECKING:  # mypy checks that FrrDriver keeps the runner's contract
     _routing: Routing = FrrDriver()
     _meshing: Meshing = FrrDriver()
     _locking: Locking = FrrDriver()
+    _confirming: Confirming = FrrDriver()

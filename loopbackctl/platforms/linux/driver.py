@@ -25,6 +25,8 @@ The kernel's own 127.0.0.1/8 and ::1/128 are intended on every lo the host decla
 
 from __future__ import annotations
 
+import base64
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
@@ -32,8 +34,16 @@ from typing import TYPE_CHECKING, cast
 from loopbackctl.errors import DeviceError, ParseError, TemplateError
 from loopbackctl.model import Host, IPInterface, Loopback
 from loopbackctl.plan import Change, Plan, plan_restore
-from loopbackctl.platforms.base import Observed, SavedFile, Session
-from loopbackctl.platforms.linux import LOOPBACK4, LOOPBACK6, PROTECTED, health, iproute2, parse
+from loopbackctl.platforms.base import Observed, SavedFile, Session, Undo
+from loopbackctl.platforms.linux import (
+    LOOPBACK4,
+    LOOPBACK6,
+    PROTECTED,
+    health,
+    iproute2,
+    parse,
+    revert,
+)
 from loopbackctl.platforms.linux.parse import LO, READ_IPV6
 from loopbackctl.templating import Rendered
 from loopbackctl.transport import ping as pinger
@@ -41,7 +51,14 @@ from loopbackctl.transport.framing import Shell
 from loopbackctl.transport.options import ConnectOptions
 
 if TYPE_CHECKING:
-    from loopbackctl.platforms.base import ChecksTemplates, Driver, Locking, Persisting, Pinging
+    from loopbackctl.platforms.base import (
+        ChecksTemplates,
+        Confirming,
+        Driver,
+        Locking,
+        Persisting,
+        Pinging,
+    )
 
 READ_LO = "ip -j addr show dev lo"
 NETPLAN_DIR = "/etc/netplan"
@@ -92,7 +109,7 @@ def _declared(host: Host) -> Loopback | None:
 
 
 class LinuxDriver:
-    """Driver (and Persisting, Pinging) for platform `linux` over a Shell: SSH
+    """Driver (and Persisting, Pinging, Confirming) for platform `linux` over a Shell: SSH
     (transport.shell), or this machine (transport.local) for local mode."""
 
     def connect(self, host: Host, options: ConnectOptions) -> Session:
@@ -264,6 +281,14 @@ class LinuxDriver:
         sh.configure([cmd])
         return [cmd]
 
+    # -- Confirming: a revert job on the host (see revert) ------------------------------
+
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+        revert.arm(_shell(session), revert_lines(undo), timeout)
+
+    def confirm(self, session: Session, host: Host) -> None:
+        revert.confirm(_shell(session))
+
     # -- Pinging ------------------------------------------------------------------------
 
     def ping_own(
@@ -284,8 +309,54 @@ class LinuxDriver:
         return out
 
 
+def revert_lines(undo: Undo) -> list[str]:
+    """The revert job's commands: the plan's changes to lo undone in plain iproute2 (the
+    template is for the change; these only put back what was read) — lo up first if the
+    change took it down, the addresses it added deleted (never the kernel's own), those it
+    removed put back, lo down last if it was down — then the netplan file as it was
+    (removed if it was absent). Each undoes one step: run one by one, a step the change
+    never reached fails harmlessly."""
+    up = down = False
+    remove: list[IPInterface] = []
+    add: list[IPInterface] = []
+    for c in undo.plan.changes:
+        if c.interface != LO:
+            continue
+        if c.kind == "enable":
+            down = True
+        elif c.kind == "disable":
+            up = True
+        elif c.kind == "add_address" and c.address is not None and c.address not in PROTECTED:
+            remove.append(c.address)
+        elif c.kind == "remove_address" and c.address is not None:
+            add.append(c.address)
+    lines = ["ip link set dev lo up"] if up else []
+    lines += [f"ip address del {a.with_prefixlen} dev lo" for a in remove]
+    lines += [f"ip address replace {a.with_prefixlen} dev lo" for a in add]
+    lines += ["ip link set dev lo down"] if down else []
+    saved = undo.saved
+    if saved is not None:
+        path = shlex.quote(saved.path)
+        # A write cut short leaves its temp files (Shell.write_file's names) behind.
+        directory, _, name = saved.path.rpartition("/")
+        tmp = f"{directory}/.{name}.loopbackctl-tmp"
+        lines.append(f"rm -f {shlex.quote(tmp)} {shlex.quote(tmp + '.b64')}")
+        if saved.content is None:
+            lines.append(f"rm -f {path}")
+        else:
+            b64 = base64.b64encode(saved.content.encode()).decode()
+            tmp = shlex.quote(saved.path + ".loopbackctl-revert")
+            put = (
+                f"umask 077 && printf '%s' '{b64}' | base64 -d > {tmp} && chmod 600 {tmp}"
+                f" && mv -f {tmp} {path}"
+            )
+            lines.append(f"sh -c {shlex.quote(put)}")
+    return lines
+
+
 if TYPE_CHECKING:  # mypy checks that LinuxDriver keeps the runner's contract
     _driver: Driver = LinuxDriver()
+    _confirming: Confirming = LinuxDriver()
     _persisting: Persisting = LinuxDriver()
     _pinging: Pinging = LinuxDriver()
     _checks_templates: ChecksTemplates = LinuxDriver()
