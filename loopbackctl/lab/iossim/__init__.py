@@ -19,13 +19,18 @@ LoopbackN`` (0..2147483647), ``vrf definition NAME`` (``address-family ipv4|ipv6
 ...``, ``default interface X``; interface ``[no] description``,
 ``ip address A M [secondary]``, ``no ip address [A M [secondary]]``, ``[no] ipv6 address
 X/LEN``, ``[no] vrf forwarding NAME``, ``[no] ip ospf PID area A``, ``[no] ip pim MODE``,
-``[no] shutdown``, ``exit``, ``end``.
+``[no] shutdown``, ``exit``, ``end``; ``[no] router ospf PID [vrf NAME]`` (``[no]
+router-id A``, ``network A W area X``, ``passive-interface X``) and ``[no] router bgp ASN``
+(``[no] bgp router-id A``, ``neighbor ...``) with IOS's router-id selection (see
+:mod:`.routing`); privileged EXEC ``clear ip ospf process`` (``Reset ALL OSPF processes?
+[no]:``) and ``clear ip bgp *``.
 
 Show commands (layouts from real IOS samples, see :mod:`.render`): ``show ip interface
 [X]``, ``show ip interface brief [X]``, ``show ipv6 interface brief [X]``, ``show
 interfaces [X]``, ``show running-config [interface X]``, ``show startup-config``, ``show
-version``, ``show archive``, ``show archive config rollback timer``; pipes ``| include|
-exclude|begin|section RE``.
+version``, ``show archive``, ``show archive config rollback timer``, ``show ip ospf``,
+``show ip protocols``, ``show [ip] bgp summary`` (layouts from real samples, see
+:mod:`.routing`); pipes ``| include|exclude|begin|section RE``.
 
 Refusals as IOS prints them: ``% Invalid input detected at '^' marker.`` (caret under
 the word), ``% Incomplete command.``, ``% Ambiguous command:  "..."``,
