@@ -398,6 +398,8 @@ def test_zebra_and_the_kernel_disagreeing_is_drift_and_purge(fleet: Fleet) -> No
 
 
 def test_a_mixed_fleet_in_one_run(fleet: Fleet) -> None:
+    from netmiko import ConnectHandler
+
     from tests.iossim import DeviceSpec, IosSimBed
 
     specs = [DeviceSpec(f"ios{i}") for i in (1, 2)]
@@ -426,23 +428,44 @@ def test_a_mixed_fleet_in_one_run(fleet: Fleet) -> None:
             "ios1": ("cisco_ios", "changed"),
             "ios2": ("cisco_ios", "changed"),
         }
+        # ios1 starts OSPF now: it takes its router-id from Loopback0; ios2 runs none.
+        sim.apply("ios1", ["router ospf 1", " network 10.255.9.0 0.0.0.255 area 0"])
         r = fleet.run("verify", "--routing", "--format", "json")
         assert r.rc == 0, r.out
         for h in r.doc["hosts"]:
             names = [c["name"] for c in h["checks"]]
+            by_name = {c["name"]: c for c in h["checks"]}
             if h["platform"] == "frr":
                 # The mesh is among the routers that can be asked: the FRR ones.
                 peers = {n.split()[2] for n in names if n.startswith("mesh → ")}
                 assert peers == set(ROUTERS) - {h["name"]}
             elif h["platform"] == "cisco_ios":
-                # Asked for router-ids (none runs a routing protocol here); the mesh is not
-                # measured on IOS (the simulator has no forwarding plane), nor to IOS.
-                by_name = {c["name"]: c for c in h["checks"]}
-                assert by_name["routing"]["detail"].startswith("no routing protocol runs")
+                # Asked for router-ids; the mesh is not measured on IOS (the simulator has
+                # no forwarding plane), nor towards IOS.
                 assert by_name["mesh"]["severity"] == "info"
                 assert not any(n.startswith("mesh → ") for n in names)
             else:
                 assert not any(n.startswith(("mesh", "router-id", "routing")) for n in names)
+        ios_checks = {h["name"]: {c["name"]: c for c in h["checks"]} for h in r.doc["hosts"]}
+        assert ios_checks["ios1"]["router-id ospf"]["detail"] == (
+            "10.255.9.1, as intended (highest loopback IPv4)"
+        )
+        assert ios_checks["ios1"]["router-ids in use"]["ok"]
+        assert ios_checks["ios2"]["routing"]["detail"].startswith("no routing protocol runs")
+        # Collisions are judged across platforms: ios2 made to use r1's OSPF router-id.
+        r1_id = fleet.lab["r1"].loopback4.ip
+        sim.apply("ios2", ["router ospf 1", f" router-id {r1_id}"])
+        with ConnectHandler(**sim["ios2"].netmiko_params()) as conn:  # IOS takes it then
+            conn.enable()
+            conn.send_command_timing("clear ip ospf process")
+            conn.send_command_timing("yes")
+        r = fleet.run("verify", "--routing", "--format", "json")
+        assert r.rc == 1
+        for me, other in (("r1", "ios2"), ("ios2", "r1")):
+            clash = [
+                c["detail"] for c in r.host(me)["checks"] if c["name"] == "router-id collision"
+            ]
+            assert clash == [f"ospf router-id {r1_id} is also used by {other}"]
         assert yaml.safe_load((fleet.inventory / "hosts.yaml").read_text())["h1"]["groups"] == [
             "lab_linux"
         ]
