@@ -116,6 +116,28 @@ def test_expiry_puts_back_the_whole_archived_configuration(router: IosRouterCore
     assert len(router.archive.files) == 1
 
 
+def test_expiry_puts_back_the_router_blocks(router: IosRouterCore) -> None:
+    router.apply(
+        [
+            "router ospf 1",
+            " router-id 10.255.0.1",
+            "router bgp 65001",
+            " neighbor 10.0.0.2 remote-as 65002",
+        ]
+    )
+    before = router.running_body()
+    router.run("configure terminal revert timer 1")
+    router.apply(["router ospf 1", " router-id 10.255.0.9", "no router bgp 65001", "router ospf 2"])
+    assert router.running_body() != before
+    clock(router).advance(60)
+    assert router.running_body() == before and router.revert.mismatch is None
+    ospf = router.routing.find("ospf", 1)
+    assert ospf is not None and str(ospf.router_id) == "10.255.0.1"
+    assert router.routing.find("ospf", 2) is None
+    bgp = router.routing.bgp()
+    assert bgp is not None and bgp.live is not None  # back, and running again
+
+
 def test_confirm_keeps_the_change(router: IosRouterCore) -> None:
     router.run("configure terminal revert timer 1")
     router.apply(CHANGE)

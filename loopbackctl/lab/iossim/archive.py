@@ -11,7 +11,9 @@ Rollback Confirmed Change), as the simulator models it:
   a timer starts. Unless ``configure confirm`` is entered before it expires, the router
   replaces its whole running configuration with that archived one: every change made
   meanwhile, by any session, is undone (loopbacks created since are removed, removed ones
-  come back with their lines). ``idle``: the timer restarts at every line a user enters.
+  come back with their lines, ``router`` blocks too; a routing process that stays keeps
+  the router-id it runs with, as IOS changes it only at a clear). ``idle``: the timer
+  restarts at every line a user enters.
 - ``configure confirm``: keeps the changes, the timer is cancelled.
 - ``configure revert now``: rolls back at once; ``configure revert timer {M | idle M}``:
   the pending timer starts again with the new value.
@@ -43,12 +45,14 @@ started with ``$IOSSIM_MINUTE_SECONDS``, a test knob: see :mod:`.server`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .model import LoopbackPort, RouterPort
+from .routing import BGP, Process
 
 if TYPE_CHECKING:
     from .core import IosRouterCore, IosShellSession
@@ -135,6 +139,8 @@ class Snapshot:
     core: dict[str, Any]
     conf: dict[str, Any]
     archive: tuple[str | None, int | None]
+    #: The ``router`` blocks (their configuration; what each process runs with is not).
+    routing: list[Process]
     text: list[str]
 
     @classmethod
@@ -150,6 +156,7 @@ class Snapshot:
             core={a: copy.deepcopy(getattr(core, a)) for a in core.snapshot_attributes},
             conf={a: copy.deepcopy(getattr(conf, a)) for a in CONF_ATTRIBUTES if hasattr(conf, a)},
             archive=(core.archive.path, core.archive.maximum),
+            routing=copy.deepcopy(core.routing.processes),
             text=core.running_body(),
         )
 
@@ -172,6 +179,28 @@ class Snapshot:
             setattr(conf, attribute, copy.deepcopy(value))
         # The archive's files stay on flash: only its configuration lines come back.
         core.archive.path, core.archive.maximum = self.archive
+        self._restore_routing(core)
+
+    def _restore_routing(self, core: IosRouterCore) -> None:
+        """``router`` blocks as archived: removed ones come back (and start, taking a
+        router-id from the loopbacks as they are now), added ones go; a kept process keeps
+        running with its router-id (IOS changes a running OSPF router-id only at a clear;
+        BGP's configured one applies at once)."""
+        conf, routing = core.switch_configuration, core.routing
+        wanted = {(p.protocol, p.number): p for p in self.routing}
+        for process in list(routing.processes):
+            if (process.protocol, process.number) not in wanted:
+                routing.remove(process)
+        for (protocol, number), saved in wanted.items():
+            running = routing.find(protocol, number)
+            if running is None:
+                routing.add(conf, dataclasses.replace(saved, lines=list(saved.lines), live=None))
+                continue
+            changed_id = running.router_id != saved.router_id
+            running.vrf, running.router_id = saved.vrf, saved.router_id
+            running.lines = list(saved.lines)
+            if changed_id and protocol == BGP:
+                routing.start(conf, running)
 
 
 def _port_fields(port: RouterPort) -> dict[str, Any]:
