@@ -76,6 +76,7 @@ class FleetOptions:
     confirm_timeout: float | None = DEFAULT_CONFIRM_TIMEOUT
     # The controller's lock directory (loopbackctl.locks); None: the default.
     lock_dir: str | None = None
+    allow_management_change: bool = False
 
 
 def _seconds(value: Any) -> float | None:
@@ -170,6 +171,7 @@ def jobs(
                 routing=routing.targets(meshed, host.name) if opts.routing else None,
                 lock_holder=who,
                 lock_dir=lock_dir,
+                allow_management_change=opts.allow_management_change,
             )
         )
     return out

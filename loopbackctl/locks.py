@@ -118,7 +118,7 @@ def _open(path: Path) -> int:
 class DirLock:
     """A device's lock in the controller's lock directory, held until `release`."""
 
-    def __init__(self, path: Path, who: str) -> None:
+    def __init__(self, path: Path, holding: str) -> None:
         try:
             fd = _open(path)
         except OSError as exc:
@@ -131,7 +131,7 @@ class DirLock:
             os.close(fd)
             raise locked(first) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, (since(who) + "\n").encode(), 0)
+        os.pwrite(fd, (holding + "\n").encode(), 0)
         self._fd: int | None = fd
 
     def release(self) -> None:
@@ -146,16 +146,19 @@ class Guard:
     (the device releases it with the session); `release` at the end of the host's run."""
 
     def __init__(self, driver: Driver, host: Host, who: str, lock_dir: str) -> None:
-        self.driver, self.host, self.who, self.lock_dir = driver, host, who, lock_dir
+        self.driver, self.host, self.lock_dir = driver, host, lock_dir
+        # One holder line for every session of the run: a later session of this run
+        # takes the lock over from an earlier one still holding it (a cut session).
+        self.holding = since(who)
         self._dir: DirLock | None = None
 
     def before_connect(self) -> None:
         if self._dir is None and not isinstance(self.driver, Locking):
-            self._dir = DirLock(lock_file(self.lock_dir, self.host), self.who)
+            self._dir = DirLock(lock_file(self.lock_dir, self.host), self.holding)
 
     def after_connect(self, session: Session) -> None:
         if isinstance(self.driver, Locking):
-            self.driver.lock(session, self.host, since(self.who))
+            self.driver.lock(session, self.host, self.holding)
 
     def release(self) -> None:
         if self._dir is not None:

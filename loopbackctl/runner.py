@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Literal
 
-from loopbackctl import locks, platforms, routing
+from loopbackctl import locks, management, platforms, routing
 from loopbackctl.checks import state_checks, with_health
 from loopbackctl.errors import ConnectionLostError, DeviceError, UnreachableError
 from loopbackctl.flight import InFlight
@@ -90,6 +90,8 @@ class Job:
     # Locking.
     lock_holder: str | None = None
     lock_dir: str | None = None
+    # apply may change the loopback address its session goes through (management.py).
+    allow_management_change: bool = False
 
 
 PURGE_IGNORED = (
@@ -152,6 +154,10 @@ class _Pipeline:
             else None
         )
         self.session: Session | None = None
+        # Where sessions go: the host, or after a change that cut the management path,
+        # the host at its new address (management.via).
+        self.target: Host = job.host
+        self.cut: management.Cut | None = None
         self.sent: list[str] = []
         # Purge acts only on a host whose inventory declares its loopbacks (an empty list
         # declares "none may remain"): one it does not describe keeps every loopback.
@@ -166,7 +172,7 @@ class _Pipeline:
         when another run holds it: nothing is sent then)."""
         if self.guard is not None:
             self.guard.before_connect()
-        self.session = self.driver.connect(self.host, self.job.options)
+        self.session = self.driver.connect(self.target, self.job.options)
         if self.guard is not None:
             try:
                 self.guard.after_connect(self.session)
@@ -343,6 +349,10 @@ class _Pipeline:
             self.res.checks = self._checks(intent.before, intent.plan, intent.commands)
             if intent.saved is not None:
                 self.res.checks.append(_saved_check(*intent.saved))
+            cut = self._cut(intent) if self.job.check else None
+            if cut is not None:
+                note = management.explain(cut)
+                self.res.checks.append(Check("management path", False, note, "warning"))
             self.res.status = "ok" if intent.converged else "drift"
             failing = self._failing()
             if failing and self.job.check:
@@ -361,6 +371,10 @@ class _Pipeline:
                 f"the rendered configuration does not carry out: {pending}; check the "
                 "template (--templates) lays out what the inventory says"
             )
+            return
+        refusal = self._management_path(intent)
+        if refusal is not None:
+            self.res.status, self.res.error = "failed", refusal
             return
         if self.cancel.is_set():
             self.res.error = "interrupted before any change; nothing was changed"
@@ -383,6 +397,46 @@ class _Pipeline:
             self.res.status = "failed"
             self.res.checks = [c for c in self.res.checks if c.name != "plan"]
             self._rollback(exc, intent)
+
+    def _cut(self, intent: _Intent) -> management.Cut | None:
+        """The change of the plan that takes away the session's address, if any."""
+        address = management.session_address(self.host)
+        return management.cut(address, intent.before.loopbacks, intent.plan) if address else None
+
+    def _management_path(self, intent: _Intent) -> str | None:
+        """Why the change must not go out when it cuts the session's own path (None: it
+        may; then `self.cut` says whether it does)."""
+        c = self._cut(intent)
+        if c is None:
+            return None
+        if not self.job.allow_management_change:
+            return management.refused(c)
+        stranded = management.stranded(self.host, c, intent.plan)
+        if stranded is not None:
+            return stranded
+        if self.confirming is None:
+            return management.unconfirmed(c)
+        self.cut = c
+        return None
+
+    def _reconnect(self, old: Session) -> Session:
+        """After a push that cut the management path: a session through the new address
+        (it takes over the lock the old one held); the old one is closed. DeviceError
+        when the device cannot be reached there: it then reverts by itself."""
+        assert self.cut is not None
+        self.target = management.via(self.host, management.reconnect_to(self.host))
+        self.session = None
+        try:
+            return self._connect()
+        except DeviceError as exc:
+            raise DeviceError(
+                f"the change took away {self.cut.address} ({self.cut}) and loopbackctl could"
+                f" not reconnect through {management.reconnect_to(self.host)}: {exc}"
+            ) from None
+        finally:
+            self.sent += old.sent
+            old.sent = []
+            old.close()
 
     def _arm(self, s: Session, intent: _Intent) -> None:
         assert self.confirming is not None and self.job.confirm_timeout is not None
@@ -435,7 +489,13 @@ class _Pipeline:
         must read back as written. DeviceError at the first failure."""
         commands = intent.commands
         self.res.commands = list(commands)
-        self.driver.push(s, self.host, commands)
+        try:
+            self.driver.push(s, self.host, commands)
+        except ConnectionLostError:
+            if self.cut is None:
+                raise
+        if self.cut is not None:  # proven and confirmed only through the new path
+            s = self._reconnect(s)
         if self.persist is not None and intent.saved is not None and intent.write:
             self.persist.write_saved(s, self.host, intent.saved[1])
         after = self._read(s)
@@ -463,6 +523,12 @@ class _Pipeline:
         if isinstance(exc, ConfirmFailed):
             self.res.rollback = "left to the device"
             self.res.error = str(exc)
+            return
+        if self.cut is not None and self.reverts_at is not None:
+            # Putting back the old address from here would cut this session in turn: the
+            # armed revert puts back exactly what was read before.
+            self.res.rollback = "left to the device"
+            self.res.error = f"{exc}; {self._reverts()}"
             return
         self._restore_back(exc, intent)
         if self.reverts_at is None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from loopbackctl import inventory
+from loopbackctl import inventory, management
 from loopbackctl.cli import main
 from loopbackctl.inventory import yamlsrc
 from loopbackctl.inventory.view import SECRET, Value
@@ -99,6 +99,7 @@ def test_the_ssh_connection_shown_is_the_one_used(env: dict[str, str]) -> None:
                 conn["secret"].value,
                 conn["allow_agent"].value,
                 conn["device_type"].value,
+                conn["management_address"].value,
             ) == (
                 creds.hostname,
                 creds.port,
@@ -108,6 +109,7 @@ def test_the_ssh_connection_shown_is_the_one_used(env: dict[str, str]) -> None:
                 SECRET if creds.secret else None,
                 creds.allow_agent,
                 host.platform,
+                management.reconnect_to(host),
             ), (location.name, host.name)
             compared += 1
     assert compared > 30
@@ -180,3 +182,22 @@ def test_secrets_never_appear(capsys: pytest.CaptureFixture[str]) -> None:
                 assert set(values) <= {SECRET, None}, location
                 found += values.count(SECRET)
     assert found > 20
+
+
+def test_management_address_is_shown_where_it_is_written(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yaml").write_text(
+        "h1:\n"
+        "  hostname: 198.18.5.1\n"
+        "  platform: linux\n"
+        "  data:\n"
+        "    management_address: 198.18.5.9\n"
+        "h2:\n"
+        "  hostname: 198.18.5.2\n"
+        "  platform: linux\n"
+    )
+    _, _, explainer = inventory.explain(str(tmp_path))
+    h1, h2 = explainer.views(["h1", "h2"], {})
+    assert h1.connection is not None and h2.connection is not None
+    m = h1.connection["management_address"]
+    assert (m.value, m.source, m.at) == ("198.18.5.9", "host h1", f"{tmp_path}/hosts.yaml:5:25")
+    assert h2.connection["management_address"] == h2.connection["hostname"]

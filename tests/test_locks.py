@@ -93,15 +93,15 @@ def test_dir_lock_names_its_holder_and_is_free_again_once_released(tmp_path: Pat
     host = Host("r1", "cisco_ios", hostname="192.0.2.1", port=2222)
     path = locks.lock_file(str(d), host)
     assert path.name == "192.0.2.1_2222.lock"
-    first = locks.DirLock(path, "pid 1 on controller a")
+    first = locks.DirLock(path, locks.since("pid 1 on controller a"))
     with pytest.raises(LockedError) as caught:
-        locks.DirLock(path, "pid 2 on controller b")  # a second open file: flock excludes it
+        locks.DirLock(path, "pid 2 on controller b")  # another open file: flock excludes it
     assert HELD.fullmatch(str(caught.value)), caught.value
     assert "(pid 1 on controller a since " in str(caught.value)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666
     first.release()
-    again = locks.DirLock(path, "pid 2 on controller b")
-    assert path.read_text().startswith("pid 2 on controller b since ")
+    again = locks.DirLock(path, "pid 2 on controller b since T")
+    assert path.read_text() == "pid 2 on controller b since T\n"
     again.release()
 
 

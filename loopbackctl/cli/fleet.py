@@ -40,6 +40,7 @@ def options(args: argparse.Namespace) -> fleet.FleetOptions:
         save=not (applying and args.no_save),
         confirm_timeout=(None if not applying or args.no_confirm else args.confirm_timeout),
         lock_dir=(args.lock_dir or os.environ.get(LOCK_DIR_ENV)) if applying else None,
+        allow_management_change=applying and args.allow_management_change,
         reachability=not applying and args.reachability,
         ping_allow=None if applying else args.ping_allow,
         routing=not applying and args.routing,

@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
                 " apply changes them: a directory the operators share (default"
                 f" ${LOCK_DIR_ENV}, else {DEFAULT_LOCK_DIR})",
             )
+            p.add_argument(
+                "--allow-management-change",
+                action="store_true",
+                help="change a loopback address the session connects through (else that"
+                " host is refused): under confirm-or-revert, then reconnect through"
+                " data.management_address (else the hostname), verify and confirm",
+            )
             confirm = p.add_mutually_exclusive_group()
             confirm.add_argument(
                 "--confirm-timeout",

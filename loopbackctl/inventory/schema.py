@@ -56,6 +56,7 @@ DATA_FIELDS: dict[str, FieldType] = {
     "command_timeout": NUMBER,
     "allow_subnet_loopbacks": bool,
     "local": bool,
+    "management_address": str,
 }
 LOOPBACK_FIELDS: dict[str, FieldType] = {
     "name": str,

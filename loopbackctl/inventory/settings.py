@@ -192,6 +192,9 @@ def _check_values(ent: Entity, own: Mapping[str, Any], base: KeyPath, diags: Dia
                 f"{key} {seconds} must be more than 0 and at most 3600 seconds",
             )
     _check_router_id(ent, text(own.get("router_id")), (*base, "router_id"), diags)
+    _check_management_address(
+        ent, text(own.get("management_address")), (*base, "management_address"), diags
+    )
     loopbacks = own.get("loopbacks")
     if isinstance(loopbacks, list):
         for i, lb in enumerate(loopbacks):
@@ -225,6 +228,23 @@ def _check_router_id(ent: Entity, rid: str | None, path: KeyPath, diags: Diagnos
             path,
             f"router_id {rid!r} is not an IPv4 address; a router-id is written as one,"
             " e.g. 10.255.0.1",
+        )
+
+
+def _check_management_address(
+    ent: Entity, address: str | None, path: KeyPath, diags: Diagnostics
+) -> None:
+    if address is None:
+        return
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        ent.error(
+            diags,
+            path,
+            f"management_address {address!r} is not an IP address; write the address apply"
+            " reconnects through after changing the one it connects through (no prefix"
+            " length), e.g. 10.255.0.1 or 2001:db8::1",
         )
 
 

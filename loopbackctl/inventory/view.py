@@ -160,7 +160,7 @@ def _host_view(
     }
     fields = {k: own.get(k) or inherited.fields[k] for k in HOST_FIELDS}
     data = inherited.data_of(ent)
-    _, namespaced = host_settings(data)
+    settings, namespaced = host_settings(data)
     origins = resolver.connection_origins(ent, frozenset())
     host = built.hosts.get(ent.name)
     unmanaged = built.unmanaged.get(ent.name)
@@ -188,6 +188,13 @@ def _host_view(
         view.connection = _connection(ent, fields, origins.get("netmiko", {}), env)
         written = view.connection_options["netmiko"]["platform"]
         view.connection["device_type"] = Value(host.platform, written.source, written.at)
+        # Where apply reconnects after a change to the address it connects through.
+        found = settings.get("management_address")
+        view.connection["management_address"] = (
+            _value(found, "management_address")
+            if found is not None and found.value
+            else view.connection["hostname"]
+        )
     return view
 
 

@@ -318,14 +318,24 @@ class ShellSession:
     def hold_lock(self, holder: str, path: str = LOCK_FILE) -> str | None:
         """Take flock(1) on `path` on this shell's descriptor LOCK_FD for the rest of the
         session (the host's kernel releases it when the shell ends, however the session
-        ends) and write `holder` in it. None when taken; else the first line of the file
-        (who holds it). DeviceError when it cannot be taken (no flock(1), no /run/lock).
-        Run it as the user that writes the lock file (root): the lock lives in the shell
-        that runs it."""
-        q = shlex.quote(path)
+        ends) and write `holder` in it — taking it over from an earlier session that wrote
+        the same `holder`. None when taken; else the first line of the file (who holds
+        it). DeviceError when it cannot be taken (no flock(1), no /run/lock). Run it as
+        the user that writes the lock file (root): the lock lives in the shell that runs
+        it."""
+        q, who = shlex.quote(path), shlex.quote(holder)
+        # Held under the same `holder` (this run's earlier session, cut off by the change
+        # it made: see loopbackctl.management): that session's shell is ended, and the
+        # lock passes to this one without a moment unlocked in between.
+        takeover = (
+            f'if [ $__lbc_l = 1 ] && [ "$(head -n 1 {q})" = {who} ]; then'
+            f' __lbc_p=$(sed -n "s/^shell //p" {q});'
+            f' [ -n "$__lbc_p" ] && kill -KILL "$__lbc_p" 2>/dev/null;'
+            f" flock -w 10 {LOCK_FD}; __lbc_l=$?; fi;"
+        )
         script = (
-            f"if command exec {LOCK_FD}<>{q}; then flock -n {LOCK_FD}; __lbc_l=$?;"
-            f" if [ $__lbc_l = 0 ]; then printf '%s\\n' {shlex.quote(holder)} \"shell $$\" >{q};"
+            f"if command exec {LOCK_FD}<>{q}; then flock -n {LOCK_FD}; __lbc_l=$?; {takeover}"
+            f" if [ $__lbc_l = 0 ]; then printf '%s\\n' {who} \"shell $$\" >{q};"
             f" elif [ $__lbc_l = 1 ]; then head -n 1 {q}; exec {LOCK_FD}<&-; (exit {_LOCKED});"
             f" else exec {LOCK_FD}<&-; (exit {_NO_LOCK}); fi; else (exit {_NO_LOCK}); fi"
         )
