@@ -51,6 +51,24 @@ def test_show_ip_ospf_samples(where: str, name: str, expected: list[Any]) -> Non
     assert [(x.pid, str(x.router_id), x.vrf) for x in got] == expected
 
 
+def test_a_shut_down_ospf_process_is_read_as_such() -> None:
+    text = "\n".join(
+        [
+            ' Routing Process "ospf 1" with ID 10.4.1.1',
+            " Start time: 00:23:49.050, Time elapsed: 1d01h",
+            "",
+            ' Routing Process "ospf 2" with ID 10.229.11.11',
+            "   Domain ID type 0x0005, value 0.0.0.2",
+            " Routing Process is shutdown",
+            " Connected to MPLS VPN Superbackbone, VRF VRF1",
+        ]
+    )  # the lines of genieparser's iosxe ShowIpOspf golden_output1 that matter, unindented
+    assert p.parse_show_ip_ospf(text) == [
+        p.OspfProcess(1, V4("10.4.1.1"), None, False),
+        p.OspfProcess(2, V4("10.229.11.11"), "VRF1", True),
+    ]
+
+
 def test_show_ip_protocols_samples() -> None:
     def read(name: str) -> list[tuple[str, str | None]]:
         text = sample("genieparser/iosxe", "show_ip_protocols", name)
@@ -291,6 +309,13 @@ def test_an_unreadable_answer_fails_that_router_only(fleet: Fleet) -> None:
     assert r.host("r1")["status"] == "failed"
     assert "cannot parse the answer to 'show ip ospf'" in r.host("r1")["error"]
     assert r.host("r2")["status"] == "ok"
+    # Two answers that disagree (a process restarted between them): no guess either.
+    fleet.bed.clear_faults("r1")
+    other = 'Routing Protocol is "ospf 1"\n  Router ID 10.255.0.99'
+    fleet.bed.add_fault("r1", match="show ip protocols", message=other)
+    r = fleet.run("verify", "--routing", "--format", "json")
+    assert r.host("r1")["status"] == "failed"
+    assert "differ about the running OSPF processes" in r.host("r1")["error"]
 
 
 def test_the_table_names_the_stale_router_id(fleet: Fleet) -> None:

@@ -326,11 +326,15 @@ class IosDriver:
         the global table; where it and `show ip ospf` disagree the read fails (retry).
         [] when neither OSPF nor BGP runs."""
         protocols = parse.parse_show_ip_protocols(session.run(SHOW_IP_PROTOCOLS))
-        ospf = parse.parse_show_ip_ospf(session.run(SHOW_IP_OSPF))
+        every = parse.parse_show_ip_ospf(session.run(SHOW_IP_OSPF))
+        ospf = [p for p in every if not p.shutdown]
         listed = {name: rid for name, rid in protocols}
-        global_ospf = {f"ospf {p.pid}": p.router_id for p in ospf if p.vrf is None}
+        shown = {f"ospf {p.pid}": p.router_id for p in every if p.vrf is None}
         said = {n: r for n, r in listed.items() if n.startswith("ospf ")}
-        if said != global_ospf:
+        running = {f"ospf {p.pid}" for p in ospf if p.vrf is None}
+        # Each process the one lists the other shows, with the same router-id (whether
+        # IOS lists a shut-down process under show ip protocols is left open).
+        if any(shown.get(n) != r for n, r in said.items()) or not running <= set(said):
             raise ParseError(
                 f"{SHOW_IP_PROTOCOLS!r} and {SHOW_IP_OSPF!r} differ about the running OSPF"
                 " processes or their router-ids (one restarted between them?); retry"

@@ -502,12 +502,13 @@ def router_id(ip_rows: Sequence[IpInterfaceRow]) -> ipaddress.IPv4Address | None
 
 @dataclass(frozen=True)
 class OspfProcess:
-    """One running OSPF process of `show ip ospf`: its number, router-id and VRF (None:
-    the global table)."""
+    """One OSPF process of `show ip ospf`: its number, router-id and VRF (None: the global
+    table); `shutdown`: stopped by its `shutdown` command (it uses no router-id)."""
 
     pid: int
     router_id: ipaddress.IPv4Address
     vrf: str | None
+    shutdown: bool = False
 
 
 @dataclass(frozen=True)
@@ -558,8 +559,8 @@ def parse_show_ip_protocols(text: str) -> list[tuple[str, ipaddress.IPv4Address 
 
 
 def parse_show_ip_ospf(text: str) -> list[OspfProcess]:
-    """Every OSPF process that runs (one shut down by `shutdown` is left out), with its
-    router-id and VRF; [] when none is configured."""
+    """Every OSPF process with its router-id and VRF, and whether it is shut down; []
+    when none is configured."""
     rows = textfsm_rows(SHOW_IP_OSPF, text)
     headers = sum(1 for line in text.splitlines() if _PROCESS_LINE.match(line))
     if headers != len(rows):
@@ -571,10 +572,8 @@ def parse_show_ip_ospf(text: str) -> list[OspfProcess]:
     for row in rows:
         if not row["router_id"]:
             raise ParseError(f"{SHOW_IP_OSPF!r}: ospf {row['process']} shows no router-id")
-        if row["shutdown"]:
-            continue
         rid = _ipv4(row["router_id"], f"ospf {row['process']} router-id")
-        out.append(OspfProcess(int(row["process"]), rid, row["vrf"] or None))
+        out.append(OspfProcess(int(row["process"]), rid, row["vrf"] or None, bool(row["shutdown"])))
     return out
 
 
