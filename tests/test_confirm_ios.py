@@ -164,7 +164,7 @@ def test_no_archive_fails_that_host_alone_and_changes_nothing(fleet: Fleet) -> N
     error = host["error"]
     assert "confirm-or-revert needs IOS's configuration archive" in error, error
     assert "`archive` with ` path flash:<name>`" in error and "--no-confirm" in error
-    assert "nothing was changed" in error
+    assert host["rollback"] == "nothing to undo"
     state = bed.state("r4")
     assert state["running_config"] == before and state["save_count"] == 0
     assert not [e for e in state["command_log"] if e["mode"].startswith("config")]
