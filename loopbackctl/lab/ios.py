@@ -75,7 +75,11 @@ class IosOptions:
     `startup_config` follows the seeded Loopback0; `faults`: see
     `loopbackctl.lab.iossim.core.Fault`; `save_prompts`: ``write memory`` asks
     ``[confirm]``; `ipv6` False: an image without IPv6; `archive` False: no
-    configuration archive (IOS then refuses ``configure terminal revert timer``).
+    configuration archive (IOS then refuses ``configure terminal revert timer``);
+    `mirror_loopback`: the router also answers SSH on its Loopback0 addresses, which the
+    simulator puts on the kernel's lo of the router's namespace while Loopback0 holds
+    them (a router managed through its Loopback0; route them with
+    `Lab.add_route_to_loopbacks`).
     """
 
     username: str = USERNAME
@@ -88,6 +92,7 @@ class IosOptions:
     save_prompts: bool = False
     ipv6: bool = True
     archive: bool = True
+    mirror_loopback: bool = False
 
 
 def unavailable() -> str | None:
@@ -162,6 +167,8 @@ def device_spec(lab: Lab, node: Node, authorized: str) -> dict[str, Any]:
         "save_prompts": opts.save_prompts,
         "ipv6": opts.ipv6,
     }
+    if opts.mirror_loopback:
+        entry["mirror_loopback"] = LOOPBACK
     if opts.ports is not None:
         entry["ports"] = list(opts.ports)
     for key in ("password", "secret"):

@@ -68,6 +68,7 @@ class DeviceSpec:
     save_prompts: bool = False
     ipv6: bool = True
     archive: bool = True
+    mirror_loopback: bool = False
 
     def options(self) -> IosOptions:
         base = DEFAULT_BASE_CONFIG if self.base_config is None else tuple(self.base_config)
@@ -82,6 +83,7 @@ class DeviceSpec:
             save_prompts=self.save_prompts,
             ipv6=self.ipv6,
             archive=self.archive,
+            mirror_loopback=self.mirror_loopback,
         )
 
 

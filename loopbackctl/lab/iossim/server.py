@@ -14,15 +14,20 @@ SPEC::
                   "startup_config": ["interface Loopback0", ...],
                   "ports": ["GigabitEthernet0/0", ...], "base_config": [...],
                   "faults": [{"action": "refuse", "match": "..."}],
-                  "save_prompts": false, "ipv6": true}]}
+                  "save_prompts": false, "ipv6": true,
+                  "mirror_loopback": "Loopback0"}]}
 
 Where a router listens: with a ``netns``, on its ``addresses`` inside that network
 namespace (the runner enters the namespace only to open the listening sockets; every
 address must lie in 198.18.0.0/15 or 2001:db8::/32); without one, on 127.0.0.1 of the
 runner's own namespace only (port 0 picks a free port). Each bound address is checked
-after binding. ``defaults`` fill what a device leaves out (username ``admin``, password
-``admin`` and secret ``enable`` otherwise); ``host_key`` is an OpenSSH private key file
-(default: fake-switches' fixed RSA key).
+after binding. With ``mirror_loopback`` (in a namespace only) the router also answers SSH
+on that loopback's addresses (those in the lab's ranges): the runner puts them on the
+kernel's lo of the namespace while the loopback holds them and takes them off when it
+no longer does (`mirror`), so a router can be managed through its Loopback0 and a change
+to it cuts the session as on a real router. ``defaults`` fill what a device leaves out
+(username ``admin``, password ``admin`` and secret ``enable`` otherwise); ``host_key``
+is an OpenSSH private key file (default: fake-switches' fixed RSA key).
 
 The control socket is a Unix socket (mode 0600; default: ``control.sock`` beside the
 spec). Once every router listens, the runner writes READY JSON (pid, control, per-device
@@ -56,6 +61,8 @@ import json
 import logging
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -89,8 +96,12 @@ DEVICE_KEYS = frozenset(
         "faults",
         "save_prompts",
         "ipv6",
+        "mirror_loopback",
     }
 )
+IP = shutil.which("ip") or "/usr/sbin/ip"
+#: How often the addresses of a mirrored loopback are brought to the kernel (seconds).
+MIRROR_EVERY = 0.1
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +124,11 @@ class DeviceEntry:
     port: int = 0
     authorized_keys: list[str] = field(default_factory=list)
     listening: list[tuple[str, int]] = field(default_factory=list)
+    # A loopback whose addresses the router also answers SSH on (see `mirror`): they are
+    # put on the kernel's lo of its namespace, each with a listening socket.
+    mirror: str | None = None
+    mirrored: dict[str, Any] = field(default_factory=dict)
+    factory: Any = None
 
     def info(self) -> dict[str, Any]:
         """Where and as whom to connect (no secret)."""
@@ -191,9 +207,14 @@ def parse_device(raw: Any, defaults: dict[str, str]) -> DeviceEntry:
         ipv6=_flag(raw, "ipv6", True),
     )
     keys = _strings(raw.get("authorized_keys", []), f"{name}: authorized_keys")
+    mirror = raw.get("mirror_loopback")
+    if mirror is not None and (
+        netns is None or not isinstance(mirror, str) or not re.fullmatch(r"Loopback\d+", mirror)
+    ):
+        raise SpecError(f"{name}: mirror_loopback must name a LoopbackN, in a namespace")
     core = make_router(router)
     return DeviceEntry(raw, router, login["username"], login["password"], core, netns,
-                       addresses, port, keys)  # fmt: skip
+                       addresses, port, keys, mirror=mirror)  # fmt: skip
 
 
 def _flag(raw: dict[str, Any], key: str, default: bool) -> bool:
@@ -350,6 +371,7 @@ def listen(reactor: Any, bed: Bed, entry: DeviceEntry) -> None:
     )
     from twisted.internet.error import CannotListenError
 
+    entry.factory = factory
     with entered(entry.netns):
         for address in entry.addresses:
             try:
@@ -362,6 +384,47 @@ def listen(reactor: Any, bed: Bed, entry: DeviceEntry) -> None:
                 raise SpecError(f"{entry.router.name} bound to {host.host}, not {address}")
             entry.listening.append((str(bound), int(host.port)))
             entry.port = int(host.port)
+
+
+def _ip(netns: str, *argv: str) -> None:
+    subprocess.run([IP, "-n", netns, *argv], capture_output=True, check=False, timeout=10)
+
+
+def mirror(reactor: Any, entry: DeviceEntry) -> None:
+    """Make the kernel agree with the router's `entry.mirror` loopback: each of its
+    addresses (inside the lab's ranges only) on lo of the router's namespace, with an SSH
+    listening socket, as long as the loopback holds it and is not shut down; an address
+    it no longer holds is taken off (a session through it then gets no answer, as on a
+    router whose management loopback changed under it)."""
+    assert entry.netns is not None and entry.mirror is not None
+    from .model import loopbacks
+
+    port = next((p for p in loopbacks(entry.core.switch_configuration)
+                 if p.name == entry.mirror), None)  # fmt: skip
+    want: set[str] = set()
+    if port is not None and not port.shutdown:
+        for net in [*port.ips, *port.ipv6]:
+            held = ipaddress.ip_address(str(net.ip))
+            if any(held in space for space in LAB_SPACE):
+                want.add(str(held))
+    for address in sorted(set(entry.mirrored) - want):
+        entry.mirrored.pop(address).stopListening()
+        bits = 32 if ipaddress.ip_address(address).version == 4 else 128
+        _ip(entry.netns, "address", "del", f"{address}/{bits}", "dev", "lo")
+    for address in sorted(want - set(entry.mirrored)):
+        bits = 32 if ipaddress.ip_address(address).version == 4 else 128
+        _ip(entry.netns, "link", "set", "dev", "lo", "up")
+        _ip(entry.netns, "address", "replace", f"{address}/{bits}", "dev", "lo", "nodad"
+            if bits == 128 else "noprefixroute")  # fmt: skip
+        try:
+            with entered(entry.netns):
+                listening = reactor.listenTCP(
+                    port=entry.port, factory=entry.factory, interface=address
+                )
+        except Exception as error:  # tried again on the next round
+            log.warning("%s: cannot listen on %s: %s", entry.router.name, address, error)
+            continue
+        entry.mirrored[address] = listening
 
 
 def serve(bed: Bed, ready_file: Path | None, parent_pid: int | None) -> None:
@@ -403,6 +466,19 @@ def serve(bed: Bed, ready_file: Path | None, parent_pid: int | None) -> None:
 
     if parent_pid is not None:
         reactor.callWhenRunning(task.LoopingCall(parent_gone).start, 0.5)
+
+    mirrored = [entry for entry in bed.devices.values() if entry.mirror is not None]
+
+    def mirror_all() -> None:
+        for entry in mirrored:
+            try:
+                mirror(reactor, entry)
+            except Exception as error:
+                log.warning("%s: mirroring %s: %s", entry.router.name, entry.mirror, error)
+
+    if mirrored:
+        mirror_all()
+        reactor.callWhenRunning(task.LoopingCall(mirror_all).start, MIRROR_EVERY, False)
 
     ready = {
         "pid": os.getpid(),
