@@ -70,24 +70,30 @@ def uses_dir(driver: Driver) -> bool:
     return not isinstance(driver, Locking)
 
 
+def _unusable(directory: str, why: str) -> UsageError:
+    return UsageError(
+        f"cannot use the lock directory {directory} ({why}); set --lock-dir or"
+        f" ${LOCK_DIR_ENV} to a directory the operators share (mode 1777, as /tmp)"
+    )
+
+
 def check_dir(directory: str) -> None:
     """Make the lock directory if it is missing (sticky and writable by every operator,
     as /tmp); UsageError, before any device is contacted, when it cannot be used."""
     path = Path(directory)
     try:
-        if not path.is_dir():
-            path.mkdir(parents=True)
-            path.chmod(0o1777)
+        path.mkdir(parents=True)
+    except FileExistsError:
+        pass  # made before, by any operator (or by a run starting at the same moment)
     except OSError as exc:
-        raise UsageError(
-            f"cannot make the lock directory {directory} ({exc.strerror}); set --lock-dir or"
-            f" ${LOCK_DIR_ENV} to a directory the operators share"
-        ) from None
+        raise _unusable(directory, exc.strerror or type(exc).__name__) from None
+    else:
+        with contextlib.suppress(OSError):
+            path.chmod(0o1777)
+    if not path.is_dir():
+        raise _unusable(directory, "not a directory")
     if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"the lock directory {directory} is not writable by this user; set --lock-dir or"
-            f" ${LOCK_DIR_ENV} to a directory the operators share (mode 1777, as /tmp)"
-        )
+        raise _unusable(directory, "not writable by this user")
 
 
 def lock_file(directory: str, host: Host) -> Path:

@@ -108,7 +108,7 @@ def test_dir_lock_names_its_holder_and_is_free_again_once_released(tmp_path: Pat
 def test_a_lock_dir_that_cannot_be_used_stops_apply_before_any_device(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
-    with pytest.raises(UsageError, match="cannot make the lock directory"):
+    with pytest.raises(UsageError, match="cannot use the lock directory"):
         locks.check_dir(str(not_a_dir / "locks"))
     inv = tmp_path / "inventory"
     inv.mkdir()
@@ -126,7 +126,9 @@ def test_a_lock_dir_that_cannot_be_used_stops_apply_before_any_device(tmp_path: 
     )
     r = run_cli(inv, tmp_path / "kh", ["apply", "--lock-dir", str(not_a_dir / "locks")])
     assert r.rc == 2, r.out + r.err
-    assert "cannot make the lock directory" in r.err and "--lock-dir" in r.err
+    assert "cannot use the lock directory" in r.err and "--lock-dir" in r.err
+    r = run_cli(inv, tmp_path / "kh", ["apply"], {"LOOPBACKCTL_LOCK_DIR": str(not_a_dir)})
+    assert r.rc == 2 and "(not a directory)" in r.err, r.err
     r = run_cli(
         inv, tmp_path / "kh", ["apply", "--check"], {"LOOPBACKCTL_LOCK_DIR": str(not_a_dir)}
     )
