@@ -192,63 +192,80 @@ class ShowMixin(IosCommandMixin):
             self.write_line("")
             return
         topic = self.keyword(0, args[0], self.show_topics)
-        conf = self.core.switch_configuration
-        hostname = self.core.hostname
-        if topic == "interfaces":
-            ports = self._ports_arg(args, 1)
-            if ports is not None:
-                self.write_lines(render.show_interfaces(hostname, conf, ports))
-        elif topic == "bgp":
-            self._show_bgp_summary(args, 1)
-        elif topic == "ip":
-            what = self.keyword(1, args[1], IP_TOPICS) if len(args) > 1 else None
-            if len(args) < 2:
-                self.incomplete()
-            elif what in ("ospf", "protocols"):
-                self._show_routing(what, args)
-            elif what == "bgp":
-                self._show_bgp_summary(args, 2)
-            elif what == "interface":
-                if len(args) > 2 and len(args[2]) > 1 and "brief".startswith(args[2].lower()):
-                    ports = self._ports_arg(args, 3)
-                    if ports is not None:
-                        lines = render.show_ip_interface_brief(conf)
-                        names = {p.name for p in ports}
-                        rows = [row for row in lines[1:] if row.split()[0] in names]
-                        self.write_lines([lines[0], *rows])
-                else:
-                    ports = self._ports_arg(args, 2)
-                    if ports is not None:
-                        self.write_lines(render.show_ip_interface(ports))
-        elif topic == "ipv6":
-            if not self.core.ipv6:
-                self.invalid(0)
-            elif len(args) < 3:
-                self.incomplete()
-            elif self.keyword(1, args[1], ("interface",)) and self.keyword(2, args[2], ("brief",)):
+        show = {
+            "interfaces": self._show_interfaces,
+            "bgp": lambda a: self._show_bgp_summary(a, 1),
+            "ip": self._show_ip,
+            "ipv6": self._show_ipv6,
+            "running-config": self._show_running,
+            "startup-config": self._show_startup,
+            "archive": self._show_archive,
+            "version": self._show_version,
+        }.get(topic or "")
+        if show is not None:
+            show(args)
+
+    def _show_interfaces(self, args: Sequence[str]) -> None:
+        ports = self._ports_arg(args, 1)
+        if ports is not None:
+            conf = self.core.switch_configuration
+            self.write_lines(render.show_interfaces(self.core.hostname, conf, ports))
+
+    def _show_ip(self, args: Sequence[str]) -> None:
+        """show ip interface [brief] / ospf / protocols / bgp summary."""
+        if len(args) < 2:
+            self.incomplete()
+            return
+        what = self.keyword(1, args[1], IP_TOPICS)
+        if what in ("ospf", "protocols"):
+            self._show_routing(what, args)
+        elif what == "bgp":
+            self._show_bgp_summary(args, 2)
+        elif what == "interface":
+            if len(args) > 2 and len(args[2]) > 1 and "brief".startswith(args[2].lower()):
                 ports = self._ports_arg(args, 3)
                 if ports is not None:
-                    self.write_lines(render.show_ipv6_interface_brief(hostname, conf, ports))
-        elif topic == "running-config":
-            if len(args) == 1:
-                self.write_lines(render.show_running_config(self.core.running_body()))
-            elif self.keyword(1, args[1], ("interface",)):
-                name = self.interface_arg(args, 2, must_exist=True)
-                port = find_port(conf, name) if name else None
-                if port is not None:
-                    self.write_lines(render.show_running_config_interface(port))
-        elif topic == "startup-config":
-            if len(args) > 1:
-                self.invalid(1)
+                    lines = render.show_ip_interface_brief(self.core.switch_configuration)
+                    names = {p.name for p in ports}
+                    rows = [row for row in lines[1:] if row.split()[0] in names]
+                    self.write_lines([lines[0], *rows])
             else:
-                self.write_lines(render.show_startup_config(self.core.startup_body))
-        elif topic == "archive":
-            self._show_archive(args)
-        elif topic == "version":
-            ports = router_ports(conf)
-            self.write_line(
-                version_text(hostname=hostname, vlan_port_count=0, port_count=len(ports))
-            )
+                ports = self._ports_arg(args, 2)
+                if ports is not None:
+                    self.write_lines(render.show_ip_interface(ports))
+
+    def _show_ipv6(self, args: Sequence[str]) -> None:
+        """show ipv6 interface brief (refused on a router without IPv6)."""
+        if not self.core.ipv6:
+            self.invalid(0)
+        elif len(args) < 3:
+            self.incomplete()
+        elif self.keyword(1, args[1], ("interface",)) and self.keyword(2, args[2], ("brief",)):
+            ports = self._ports_arg(args, 3)
+            if ports is not None:
+                conf = self.core.switch_configuration
+                self.write_lines(render.show_ipv6_interface_brief(self.core.hostname, conf, ports))
+
+    def _show_running(self, args: Sequence[str]) -> None:
+        """show running-config [interface NAME]."""
+        if len(args) == 1:
+            self.write_lines(render.show_running_config(self.core.running_body()))
+        elif self.keyword(1, args[1], ("interface",)):
+            name = self.interface_arg(args, 2, must_exist=True)
+            port = find_port(self.core.switch_configuration, name) if name else None
+            if port is not None:
+                self.write_lines(render.show_running_config_interface(port))
+
+    def _show_startup(self, args: Sequence[str]) -> None:
+        if len(args) > 1:
+            self.invalid(1)
+        else:
+            self.write_lines(render.show_startup_config(self.core.startup_body))
+
+    def _show_version(self, args: Sequence[str]) -> None:
+        ports = router_ports(self.core.switch_configuration)
+        text = version_text(hostname=self.core.hostname, vlan_port_count=0, port_count=len(ports))
+        self.write_line(text)
 
     def _show_archive(self, args: Sequence[str]) -> None:
         """show archive; show archive config rollback timer."""
