@@ -25,6 +25,7 @@ every string in a result is scrubbed of the host's secrets.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import queue
 import threading
@@ -40,6 +41,7 @@ from loopbackctl.flight import InFlight
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Plan, Policy, diff_lines, plan_host, plan_restore
 from loopbackctl.platforms.base import (
+    REVERT_PENDING,
     Confirming,
     Driver,
     Meshing,
@@ -213,6 +215,9 @@ class _Pipeline:
 
     def _read(self, s: Session) -> Observed:
         have = self.driver.read(s, self.host)
+        if self.reverts_at is not None:  # the pending revert is this run's own
+            kept = tuple(c for c in have.health if c.name != REVERT_PENDING)
+            have = dataclasses.replace(have, health=kept)
         self.res.router_id = str(have.router_id) if have.router_id is not None else None
         return have
 

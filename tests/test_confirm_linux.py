@@ -128,15 +128,22 @@ def test_a_failed_read_back_rolls_back_and_cancels_the_revert(linux_bed, tmp_pat
     assert job_state(bed["h1"]) == []
 
 
-def test_a_pending_revert_refuses_a_second_arm(linux_bed, tmp_path: Path) -> None:
+def test_a_pending_revert_is_drift_and_refuses_a_second_change(linux_bed, tmp_path: Path) -> None:
+    """A run died after its change went out: the host reads as intended, but its revert
+    job will put it back: verify says so, and apply neither calls it ok nor arms again."""
     bed = linux_bed(1)
     f = fleet(bed, tmp_path, _lbs(["h1"]))
     job = jobs(f.inventory)["h1"]
     armed_and_abandoned(job, 60.0, None)
+    r = f.run("verify", "--format", "json")
+    h1 = r.host("h1")
+    assert h1["status"] == "drift", h1
+    (pending,) = [c for c in h1["checks"] if c["name"] == "revert pending"]
+    assert not pending["ok"] and "puts back the state read before it at" in pending["detail"]
     r = f.run("apply", "--format", "json")
     h1 = r.host("h1")
-    # The host reads as intended already (the change went out): converged, nothing armed.
-    assert h1["status"] == "ok", h1
+    assert h1["status"] == "failed" and "revert pending" in h1["error"], h1
+    assert h1["commands"] == []
     ip_lo(bed, "h1", "addr", "del", V4.format(1), "dev", "lo")
     r = f.run("apply", "--format", "json")
     h1 = r.host("h1")
@@ -146,3 +153,4 @@ def test_a_pending_revert_refuses_a_second_arm(linux_bed, tmp_path: Path) -> Non
     cancel(job)
     assert revert_pids(bed["h1"]) == [] and job_state(bed["h1"]) == []
     assert f.run("apply").rc == 0
+    assert f.run("verify").rc == 0

@@ -8,14 +8,20 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from loopbackctl.errors import ConnectionLostError, DeviceError
+import pytest
+
+from loopbackctl.errors import ConnectionLostError, DeviceError, ParseError
 from loopbackctl.model import Host, Loopback
 from loopbackctl.plan import Change, Plan
 from loopbackctl.platforms.base import Confirming, Observed, SavedFile, Session, Undo
 from loopbackctl.platforms.frr.driver import revert_lines as frr_revert_lines
 from loopbackctl.platforms.linux.driver import revert_lines as linux_revert_lines
+from loopbackctl.platforms.linux.revert import READ_PENDING
+from loopbackctl.platforms.linux.revert import pending as revert_pending
 from loopbackctl.platforms.linux.revert import script as revert_script
+from loopbackctl.result import Check
 from loopbackctl.runner import Job, run_host
+from loopbackctl.transport.framing import Result
 from loopbackctl.transport.options import DEFAULT_CONFIRM_TIMEOUT
 from tests.test_runner_unit import Device, FakeDriver, FakeSession, host
 
@@ -240,3 +246,18 @@ def test_the_revert_script_sleeps_then_runs_each_line_unless_confirmed() -> None
     assert "run ip address del 198.18.1.1/32 dev lo\n" in text
     # It fires only if it can take `armed` away from a confirm (atomic rename).
     assert text.index('mv "$d/armed" "$d/firing" 2>/dev/null || exit 0') < text.index("run ip")
+
+
+def test_a_pending_revert_is_read_strictly() -> None:
+    def said(status: int, output: str) -> object:
+        return revert_pending(Result(READ_PENDING, status, output), "root@h1:22")
+
+    assert said(0, "none\n") is None
+    check = said(0, "pending 4242 1800000000\n")
+    assert isinstance(check, Check) and not check.ok and check.name == "revert pending"
+    assert "pid 4242" in check.detail and "08:00:00 UTC" in check.detail
+    reverting = said(0, "reverting")
+    assert isinstance(reverting, Check) and "now" in reverting.detail
+    for status, output in [(0, ""), (1, "none"), (0, "pending x y"), (0, "garbage")]:
+        with pytest.raises(ParseError):
+            said(status, output)

@@ -16,6 +16,7 @@ from loopbackctl.plan import plan_host
 from loopbackctl.platforms.base import Observed
 from loopbackctl.platforms.frr import parse
 from loopbackctl.platforms.frr.driver import FrrDriver, _calls, vtysh
+from loopbackctl.platforms.linux.revert import READ_PENDING
 from loopbackctl.transport.credentials import Credentials
 from loopbackctl.transport.framing import Result
 
@@ -58,7 +59,13 @@ class Shell:
 
 
 def recorded(router: str = "r1") -> Shell:
-    return Shell({READ: (0, text(f"{router}_read.txt")), KERNEL: (0, text(f"{router}_ip_lo.json"))})
+    return Shell(
+        {
+            READ: (0, text(f"{router}_read.txt")),
+            KERNEL: (0, text(f"{router}_ip_lo.json")),
+            READ_PENDING: (0, "none"),
+        }
+    )
 
 
 def host(*addresses: str, **kw: object) -> Host:

@@ -16,6 +16,7 @@ from loopbackctl.plan import Change, Plan
 from loopbackctl.platforms.base import Observed
 from loopbackctl.platforms.linux.driver import LinuxDriver
 from loopbackctl.platforms.linux.parse import READ_IPV6
+from loopbackctl.platforms.linux.revert import READ_PENDING
 from loopbackctl.templating import Templates
 from loopbackctl.transport import ping
 from loopbackctl.transport.framing import Result
@@ -31,6 +32,7 @@ def rec(name: str) -> str:
 
 # lo's disable_ipv6 sysctl, or "none" on a kernel without IPv6
 IPV6_ON = {READ_IPV6: (0, "0")}
+NONE_PENDING = {READ_PENDING: (0, "none")}  # no confirm-or-revert job waits on the host
 IPV6_OFF = {READ_IPV6: (0, "1")}
 NO_IPV6 = {READ_IPV6: (0, "none")}
 
@@ -40,7 +42,7 @@ class Recorded:
     read as enabled unless the answers say otherwise."""
 
     def __init__(self, answers: dict[str, tuple[int, str]]) -> None:
-        self.answers = {**IPV6_ON, **answers}
+        self.answers = {**IPV6_ON, **NONE_PENDING, **answers}
         self.uid: int | None = None
         self.where = "root@198.18.0.1:22"
 

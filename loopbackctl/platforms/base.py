@@ -217,6 +217,12 @@ class Persisting(Protocol):
         ...
 
 
+# The health check (Observed.health) a Confirming driver reports while a revert armed on
+# the device is pending: the device is about to go back to an earlier state. The runner
+# leaves it out while the revert is its own (between arm and confirm).
+REVERT_PENDING = "revert pending"
+
+
 @dataclass(frozen=True)
 class Undo:
     """What an armed revert puts back: the device as apply read it before its change.

@@ -111,7 +111,9 @@ class FrrDriver:
 
     def read(self, session: Session, host: Host) -> Observed:
         sh = _shell(session)
-        zebra_res, kernel_res = sh.exec_many([vtysh(SHOW_LO, SHOW_RUNNING), READ_KERNEL])
+        zebra_res, kernel_res, held = sh.exec_many(
+            [vtysh(SHOW_LO, SHOW_RUNNING), READ_KERNEL, revert.READ_PENDING]
+        )
         for res in (zebra_res, kernel_res):
             if not res.ok:
                 raise DeviceError(sh.refusal(res))
@@ -134,6 +136,8 @@ class FrrDriver:
         rid = max(v4) if v4 else None
         running = {LO: read.running.lo} if read.running.lo is not None else {}
         health = _disagreements(host, frozenset(kernel.addresses), read)
+        pending = revert.pending(held, sh.where)
+        health += (pending,) if pending is not None else ()
         return Observed((lo,), rid, running, health=health)
 
     def wanted(self, host: Host, observed: Observed, *, purge: bool) -> tuple[Loopback, ...]:

@@ -128,10 +128,11 @@ class LinuxDriver:
         lock_shell(session, holder)
 
     def read(self, session: Session, host: Host) -> Observed:
-        """lo and whether it can hold IPv6, in one round trip; health when the host
-        declares lo (a host that declares none is not managed here)."""
+        """lo, whether it can hold IPv6, and whether a revert is pending on it, in one
+        round trip; health when the host declares lo (a host that declares none is not
+        managed here)."""
         sh = _shell(session)
-        res, res6 = sh.exec_many([READ_LO, READ_IPV6])
+        res, res6, held = sh.exec_many([READ_LO, READ_IPV6, revert.READ_PENDING])
         for r in (res, res6):
             if not r.ok:
                 raise DeviceError(sh.refusal(r))
@@ -147,6 +148,8 @@ class LinuxDriver:
         lo = _declared(host)
         checks = [] if lo is None else health.link_checks(state, ipv6)
         checks += [] if lo is None else health.address_checks(state, ipv6, lo)
+        pending = revert.pending(held, sh.where)
+        checks += [pending] if lo is not None and pending is not None else []
         return Observed(
             (state.loopback(),),
             ip_versions=frozenset({4, 6}) if ipv6.enabled else frozenset({4}),
