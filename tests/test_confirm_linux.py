@@ -68,7 +68,10 @@ def test_an_unconfirmed_change_is_undone_by_the_host(linux_bed, tmp_path: Path) 
     bed = linux_bed(2)
     names = [h.name for h in bed]
     dirs, data = _netplan(tmp_path, names)
-    (dirs["h1"] / NETPLAN).write_text("# the site's old file\n")  # h2: absent
+    # h1's old file is long: its revert job does not fit one command line (sent in
+    # pieces); h2 has none.
+    site = "# the site's old file\n" + "".join(f"# note {k}: kept as it was\n" for k in range(200))
+    (dirs["h1"] / NETPLAN).write_text(site)
     ip_lo(bed, "h1", "addr", "add", "198.18.214.99/32", "dev", "lo")  # someone else's
     ip_lo(bed, "h2", "link", "set", "lo", "down")  # h2's lo down (v4 kept)
     before = {n: lo(bed, n) for n in names}
@@ -88,7 +91,7 @@ def test_an_unconfirmed_change_is_undone_by_the_host(linux_bed, tmp_path: Path) 
     while time.monotonic() < deadline and any(revert_pids(bed[n]) for n in names):
         time.sleep(0.5)
     assert {n: lo(bed, n) for n in names} == before
-    assert (dirs["h1"] / NETPLAN).read_text() == "# the site's old file\n"
+    assert (dirs["h1"] / NETPLAN).read_text() == site
     assert not (dirs["h2"] / NETPLAN).exists()
     for n in names:
         assert "reverted" in job_state(bed[n])

@@ -105,7 +105,8 @@ def arm(sh: Shell, lines: Sequence[str], timeout: float) -> None:
         sh.become_root()
     d, host = shlex.quote(REVERT_DIR), shlex.quote(HOST_DIR)
     enc, armed, job = shlex.quote(ENCODED), shlex.quote(ARMED), shlex.quote(SCRIPT)
-    b64 = base64.b64encode(script(lines, timeout).encode()).decode()
+    text = script(lines, timeout)
+    b64 = base64.b64encode(text.encode()).decode()
     parts = [b64[i : i + CHUNK] for i in range(0, len(b64), CHUNK)]
     guard = f'[ "$(id -u)" = 0 ] || exit {NOT_ROOT}; ' if sh.uid is None else ""
     # A pending job: refuse. Then the directory, world-readable for READ_PENDING, and
@@ -120,8 +121,10 @@ def arm(sh: Shell, lines: Sequence[str], timeout: float) -> None:
     )
     start = f"setsid -w sh {job} </dev/null >/dev/null 2>&1 && [ -e {armed} ]"
     # Each `exit` runs in a subshell: the session's own shell must live on.
-    if len(parts) == 1:
-        commands = [f"( {prepare}; printf '%s' '{parts[0]}' | base64 -d > {job} && {start} )"]
+    if max(len(line) for line in text.splitlines()) <= CHUNK and len(text) <= 4 * CHUNK:
+        # The usual case: the script as a quoted literal, written by the shell's own
+        # printf (no process forked for it); its lines are as short as any command's.
+        commands = [f"( {prepare}; printf '%s' {shlex.quote(text)} > {job} && {start} )"]
     else:
         commands = [f"( {prepare}; printf '%s' '{parts[0]}' > {enc} )"]
         commands += [f"[ -e {enc} ] && printf '%s' '{p}' >> {enc}" for p in parts[1:]]
@@ -183,9 +186,12 @@ def confirm(sh: Shell) -> None:
         f" read pid group at until < {d}/confirmed;"
         # The job's session leads one process group with its `sleep`. dash's kill takes
         # no `--`: `-PGID` names the group.
+        # It dies as soon as it is scheduled: look a few times before sleeping between
+        # looks (`sleep` is a process of its own).
         f' kill -TERM "-$group" 2>/dev/null; i=0;'
-        f' while alive "$pid"; do i=$((i + 1)); if [ $i -gt 500 ]; then'
-        f' echo "revert job $pid still runs"; exit {STILL_RUNNING}; fi; sleep 0.01; done;'
+        f' while alive "$pid"; do i=$((i + 1)); if [ $i -gt 600 ]; then'
+        f' echo "revert job $pid still runs"; exit {STILL_RUNNING}; fi;'
+        f" if [ $i -gt 100 ]; then sleep 0.01; fi; done;"
         f" rm -f {d}/confirmed {shlex.quote(SCRIPT)};"
         f" elif [ -e {d}/firing ] || [ -e {d}/reverted ]; then exit {REVERTED};"
         f" else exit {NONE}; fi )"
