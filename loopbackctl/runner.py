@@ -447,9 +447,8 @@ class _Pipeline:
         assert self.confirming is not None and self.job.confirm_timeout is not None
         saved = intent.saved[0] if intent.saved is not None and intent.write else None
         undo = Undo(intent.before, intent.plan, tuple(intent.commands), saved)
-        timeout = self.job.confirm_timeout
-        self.confirming.arm(s, self.host, undo, timeout)
-        self.reverts_at = time.time() + timeout
+        window = self.confirming.arm(s, self.host, undo, self.job.confirm_timeout)
+        self.reverts_at = time.time() + window
 
     def _reverts(self) -> str:
         assert self.reverts_at is not None

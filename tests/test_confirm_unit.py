@@ -6,6 +6,8 @@ devices' arming and reverting are tested on the beds (test_confirm_linux)."""
 from __future__ import annotations
 
 import ipaddress
+import re
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -29,14 +31,21 @@ from tests.test_runner_unit import Device, FakeDriver, FakeSession, host
 class ConfirmingDriver(FakeDriver):
     """The fake device, armed: `fire()` does what the device's revert would."""
 
-    def __init__(self, dev: Device, *, arm_fails: bool = False, late: bool = False) -> None:
+    def __init__(
+        self,
+        dev: Device,
+        *,
+        arm_fails: bool = False,
+        late: bool = False,
+        window: float | None = None,
+    ) -> None:
         super().__init__({"h1": dev})
-        self.dev, self.arm_fails, self.late = dev, arm_fails, late
+        self.dev, self.arm_fails, self.late, self.window = dev, arm_fails, late, window
         self.undo: Undo | None = None
         self.armed: list[Undo] = []
         self.timeout: float | None = None
 
-    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> float:
         assert isinstance(session, FakeSession)
         if not session.open:
             raise ConnectionLostError("fake: the session is closed")
@@ -45,6 +54,7 @@ class ConfirmingDriver(FakeDriver):
         self.dev.log.append("ARM")
         self.undo, self.timeout = undo, timeout
         self.armed.append(undo)
+        return timeout if self.window is None else self.window
 
     def confirm(self, session: Session, host: Host) -> None:
         assert isinstance(session, FakeSession)
@@ -160,6 +170,20 @@ def test_failed_rollback_leaves_the_revert_armed_and_says_when() -> None:
     assert drv.undo is not None and "CONFIRM" not in dev.log
     drv.fire()  # the device does it
     assert dev.addrs == {"127.0.0.1/8", "::1/128"}
+
+
+def test_the_time_said_is_the_window_the_device_armed() -> None:
+    """A device that rounds the timeout up (IOS counts minutes) reverts later than asked:
+    the report gives the device's time, not the option's."""
+    dev = Device(cut_after=2, reconnect_fails=True)
+    drv = ConfirmingDriver(dev, window=7200.0)
+    t0 = time.time()
+    _, error = run(drv)
+    assert error is not None
+    said = re.search(r"by itself at (\d\d:\d\d:\d\d) UTC", error)
+    assert said is not None, error
+    expected = {time.strftime("%H:%M:%S", time.gmtime(t0 + 7200 + d)) for d in range(0, 30)}
+    assert said.group(1) in expected, (said.group(1), drv.timeout)
 
 
 def test_refused_before_anything_went_out_still_cancels_the_revert() -> None:

@@ -248,13 +248,14 @@ class Confirming(Protocol):
     leave it half-changed. The runner arms before the first command of a change and
     confirms only after the change read back as intended (or the rollback did)."""
 
-    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> float:
         """Before the first change is sent: from now on the device puts back what `undo`
         describes by itself `timeout` seconds later (a platform may round up: IOS counts
         minutes) unless `confirm` is called, even when this session or the controller
-        dies. DeviceError when it cannot arm (nothing changed then), also when a revert
-        armed earlier (by a run that died) is still pending. Adds nothing to
-        `session.sent`: arming changes nothing the report lists."""
+        dies. Returns the seconds the device actually waits. DeviceError when it cannot
+        arm (nothing changed then), also when a revert armed earlier (by a run that died)
+        is still pending. Adds nothing to `session.sent`: arming changes nothing the report
+        lists."""
         ...
 
     def confirm(self, session: Session, host: Host) -> None:

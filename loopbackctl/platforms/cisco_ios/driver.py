@@ -249,7 +249,7 @@ class IosDriver:
 
     # -- confirm-or-revert: Configuration Rollback Confirmed Change -------------------------
 
-    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> float:
         """`configure terminal revert timer M` (M = `timeout` in whole minutes, rounded up,
         1..120), then `end`: IOS archives its running configuration and puts it back by
         itself M minutes later unless confirmed. `undo` plays no part (the router keeps its
@@ -271,7 +271,8 @@ class IosDriver:
                 "router puts back its archived configuration when it expires: apply again "
                 "after that, or keep what it runs now with `configure confirm` first"
             )
-        command = REVERT_TIMER.format(minutes=revert_minutes(timeout))
+        minutes = revert_minutes(timeout)
+        command = REVERT_TIMER.format(minutes=minutes)
         # Leave the configuration mode the timer opens (nothing is configured there).
         out = _exec(session, command, ((CONFIG_PROMPT, "end"),))
         if ARCHIVE_OFF.search(out):
@@ -285,6 +286,7 @@ class IosDriver:
         if REVERT_ARMED.search(out) is None:
             why = self._refusal(out) or (out.strip().splitlines() or ["no answer"])[-1]
             raise DeviceError(f"{host.name}: IOS did not start {command!r}: {why}")
+        return minutes * 60.0
 
     def confirm(self, session: Session, host: Host) -> None:
         """`configure confirm`, then `show archive config rollback timer` must show no

@@ -273,8 +273,9 @@ class FrrDriver:
 
     # -- Confirming: a revert job on the router (see linux.revert) ----------------------
 
-    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> float:
         revert.arm(_shell(session), revert_lines(undo), timeout)
+        return timeout
 
     def confirm(self, session: Session, host: Host) -> None:
         revert.confirm(_shell(session))

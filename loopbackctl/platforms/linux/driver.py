@@ -286,8 +286,9 @@ class LinuxDriver:
 
     # -- Confirming: a revert job on the host (see revert) ------------------------------
 
-    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> None:
+    def arm(self, session: Session, host: Host, undo: Undo, timeout: float) -> float:
         revert.arm(_shell(session), revert_lines(undo), timeout)
+        return timeout
 
     def confirm(self, session: Session, host: Host) -> None:
         revert.confirm(_shell(session))
