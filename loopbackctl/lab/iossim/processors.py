@@ -1079,24 +1079,35 @@ def _v6(text: str) -> IPNetwork | None:
 PIM_MODES = ("sparse-mode", "dense-mode", "sparse-dense-mode")
 
 
-class IosVrfProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[misc]
-    """``Router(config-vrf)#``: ``address-family ipv4|ipv6``, ``exit-address-family``,
-    ``rd``, ``description``, ``exit`` (address families are kept; nothing else is)."""
+class IosSubmodeProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[misc]
+    """A configuration sub-mode entered from configuration mode: prompt
+    ``hostname(config-MODE)#``; `init` receives what the mode configures (a VRF name, a
+    routing process) after fake-switches' usual arguments, as `context`."""
 
-    vrf = ""
+    mode = ""
+    context: Any = None
 
     def __init__(self, core: IosRouterCore) -> None:
         super().__init__()
         self.core = core
 
     def init(self, *args: Any) -> None:
-        """fake-switches passes the VRF name after the usual arguments."""
         super().init(*args[:4])
-        self.vrf = args[4]
+        self.context = args[4] if len(args) > 4 else None
 
     def get_prompt(self) -> str:
-        """``hostname(config-vrf)#``."""
-        return f"{self.core.hostname}(config-vrf)#"
+        return f"{self.core.hostname}(config-{self.mode})#"
+
+
+class IosVrfProcessor(IosSubmodeProcessor):
+    """``Router(config-vrf)#``: ``address-family ipv4|ipv6``, ``exit-address-family``,
+    ``rd``, ``description``, ``exit`` (address families are kept; nothing else is)."""
+
+    mode = "vrf"
+
+    @property
+    def vrf(self) -> str:
+        return str(self.context)
 
     def do_address_family(self, *args: str) -> None:
         """address-family ipv4|ipv6 [unicast]."""
@@ -1124,17 +1135,11 @@ class IosVrfProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[mi
             self.is_done = True
 
 
-class IosArchiveProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[misc]
+class IosArchiveProcessor(IosSubmodeProcessor):
     """``Router(config-archive)#``: ``[no] path URL``, ``[no] maximum N`` (1..14),
     ``exit`` (the section's other commands are not implemented: invalid input)."""
 
-    def __init__(self, core: IosRouterCore) -> None:
-        super().__init__()
-        self.core = core
-
-    def get_prompt(self) -> str:
-        """``hostname(config-archive)#``."""
-        return f"{self.core.hostname}(config-archive)#"
+    mode = "archive"
 
     def do_path(self, *args: str) -> None:
         """path URL: a file system prefix (``flash:``, ``bootflash:``...) and a name."""
@@ -1174,26 +1179,18 @@ class IosArchiveProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignor
             self.is_done = True
 
 
-class IosRouterProcessor(IosCommandMixin, BaseCommandProcessor):  # type: ignore[misc]
+class IosRouterProcessor(IosSubmodeProcessor):
     """``Router(config-router)#`` of ``router ospf`` / ``router bgp``: the router-id
     (OSPF: ``router-id A``, waits for ``clear ip ospf process`` when the process runs
     with another; BGP: ``bgp router-id A``, at once), and other lines kept as typed
     (OSPF ``network``, ``passive-interface``...; BGP ``neighbor``, ``bgp ...``)."""
 
-    process: rt.Process
+    mode = "router"
 
-    def __init__(self, core: IosRouterCore) -> None:
-        super().__init__()
-        self.core = core
-
-    def init(self, *args: Any) -> None:
-        """fake-switches passes the process after the usual arguments."""
-        super().init(*args[:4])
-        self.process = args[4]
-
-    def get_prompt(self) -> str:
-        """``hostname(config-router)#``."""
-        return f"{self.core.hostname}(config-router)#"
+    @property
+    def process(self) -> rt.Process:
+        assert isinstance(self.context, rt.Process)
+        return self.context
 
     def get_command_func(self, line: str) -> tuple[Callable[..., Any] | None, list[str]]:
         """What the process's mode knows; anything else goes to configuration mode (which
