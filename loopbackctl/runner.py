@@ -349,22 +349,7 @@ class _Pipeline:
 
     def _apply_intent(self, s: Session, intent: _Intent) -> None:
         if intent.converged or self.job.check:
-            if self.job.check:
-                self.res.commands = list(intent.commands)
-            self.res.checks = self._checks(intent.before, intent.plan, intent.commands)
-            if intent.saved is not None:
-                self.res.checks.append(_saved_check(*intent.saved))
-            cut = self._cut(intent) if self.job.check else None
-            if cut is not None:
-                note = management.explain(cut)
-                self.res.checks.append(Check("management path", False, note, "warning"))
-            self.res.status = "ok" if intent.converged else "drift"
-            failing = self._failing()
-            if failing and self.job.check:
-                self.res.status = "drift"
-            elif failing:
-                self.res.status = "failed"
-                self.res.error = f"not as intended, and no change would fix it: {failing}"
+            self._unchanged(intent)
             return
         if not intent.plan.empty and not intent.commands:
             # The template lays out nothing that would make the change: pushing nothing
@@ -402,6 +387,25 @@ class _Pipeline:
             self.res.status = "failed"
             self.res.checks = [c for c in self.res.checks if c.name != "plan"]
             self._rollback(exc, intent)
+
+    def _unchanged(self, intent: _Intent) -> None:
+        """--check, or nothing to change: report the checks; nothing is sent."""
+        if self.job.check:
+            self.res.commands = list(intent.commands)
+        self.res.checks = self._checks(intent.before, intent.plan, intent.commands)
+        if intent.saved is not None:
+            self.res.checks.append(_saved_check(*intent.saved))
+        cut = self._cut(intent) if self.job.check else None
+        if cut is not None:
+            note = management.explain(cut)
+            self.res.checks.append(Check("management path", False, note, "warning"))
+        self.res.status = "ok" if intent.converged else "drift"
+        failing = self._failing()
+        if failing and self.job.check:
+            self.res.status = "drift"
+        elif failing:
+            self.res.status = "failed"
+            self.res.error = f"not as intended, and no change would fix it: {failing}"
 
     def _cut(self, intent: _Intent) -> management.Cut | None:
         """The change of the plan that takes away the session's address, if any."""
