@@ -47,6 +47,7 @@ import benchenv  # noqa: E402, F401  (the ping allow-list of every benchmark)
 
 from loopbackctl.cli import main  # noqa: E402
 from tests.iossim import DeviceSpec, IosSimBed  # noqa: E402
+from tests.threads import alone  # noqa: E402
 
 PASSWORD, SECRET = "admin", "enable"
 SHOWS = ("show ip interface", "show interfaces", "show ipv6 interface brief")
@@ -103,6 +104,9 @@ def write_inventory(bed: IosSimBed, n: int, where: Path) -> Path:
 
 
 def loopbackctl(inv: Path, known_hosts: Path, *argv: str) -> tuple[float, int, str]:
+    # A run forks its processes only in a process without other threads: the transport
+    # threads of the sessions just closed (netmiko's, Nornir's) end first.
+    alone()
     out = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -340,10 +344,16 @@ def main_bench(argv: list[str] | None = None) -> int:
         lb_apply()
         versus.append(("loopbackctl apply (converged)", measure(repeat, lb_converged)))
 
-    from loopbackctl.fleet import DEFAULT_WORKERS
+    from loopbackctl.fleet import DEFAULT_WORKERS, FleetOptions, processes
+    from loopbackctl.model import Host
+    from loopbackctl.runner import Job
 
     w = args.workers or DEFAULT_WORKERS
-    print(f"{n} simulated IOS routers, loopbackctl --workers {w}, {os.cpu_count()} CPUs")
+    p = processes(
+        FleetOptions("verify"), [Job(Host(f"r{i}", "cisco_ios"), "verify") for i in range(n)], w
+    )
+    print(f"{n} simulated IOS routers, loopbackctl --workers {w} (default --processes: {p}),"
+          f" {os.cpu_count()} CPUs")  # fmt: skip
     head = f"{'operation':<18} {'loopbackctl':>12} {'serial netmiko':>15} {'ratio':>7}"
 
     print(head)

@@ -8,6 +8,7 @@ that loopbackctl does not manage are `skipped` results. Nothing here prints.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ class FleetOptions:
     connect_timeout: float | None = None
     command_timeout: float | None = None
     shard: tuple[int, int] | None = None
-    processes: int = 1
+    # None: as many as `processes` picks.
+    processes: int | None = None
     # apply's confirm-or-revert window; None: --no-confirm.
     confirm_timeout: float | None = DEFAULT_CONFIRM_TIMEOUT
     # The controller's lock directory (loopbackctl.locks); None: the default.
@@ -217,6 +219,36 @@ def workers(opts: FleetOptions, hosts: int) -> int:
     return max(1, min(opts.workers or DEFAULT_WORKERS, hosts))
 
 
+# By default a run forks one process per core when it has at least two processes' worth of
+# devices with heavy sessions, this many each. Measured (bench/bench_ios_fleet.py, simulated
+# IOS routers, verify, 16 workers, 2 cores, median s, one process → two): 4 routers 0.18 →
+# 0.15, 8 routers 0.39 → 0.21, 16 0.82 → 0.36, 50 2.45 → 0.90. One process's threads share
+# one GIL, and its CPU per router grows with them (25 ms at 1 worker, 55 ms at 16: GIL
+# hand-offs). Linux hosts gain nothing (bench/bench_linux_fleet.py --processes 2, 100
+# hosts: 1.91 → 2.15 s; there the hosts' sshd fill the cores).
+HEAVY_PER_PROCESS = 4
+
+
+def processes(opts: FleetOptions, todo: list[Job], workers: int) -> int:
+    """--processes if given; else one per core this process may use, at most one per
+    HEAVY_PER_PROCESS heavy-session hosts (Platform.heavy_sessions) and one per worker,
+    and 1 below two processes' worth or when this process already runs other threads (a
+    fork copies only the calling thread: a lock another one holds stays held in the
+    child)."""
+    if opts.processes is not None:
+        return opts.processes
+    heavy = sum(
+        1
+        for j in todo
+        if j.options.transport == "ssh"
+        and (p := platforms.lookup(j.host.platform)) is not None
+        and p.heavy_sessions
+    )
+    if heavy < 2 * HEAVY_PER_PROCESS or threading.active_count() > 1:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), workers, heavy // HEAVY_PER_PROCESS))
+
+
 def fd_cap(free_descriptors: int | None, processes: int = 1) -> int | None:
     """The most workers (in all `processes`) that `free_descriptors` per process allow;
     None: no limit."""
@@ -237,6 +269,7 @@ class Started:
         self.todo, self.opts, self.cancel = todo, opts, cancel
         self.flight = InFlight()  # the hosts in flight, in any process
         self.workers = workers(opts, len(todo))
+        self.processes = processes(opts, todo, self.workers)
         self.pool: Pool | None = None
         if len(todo) > 1 and any(j.options.transport == "ssh" for j in todo):
             # netmiko's modules import each other in a cycle: two workers importing it for
@@ -245,13 +278,13 @@ class Started:
             # 'Channel'). Every SSH session needs it: import it once, here, before the
             # pool starts (and before any fork, so every process has it).
             import loopbackctl.transport.ssh  # noqa: F401
-        if opts.processes > 1 and len(todo) > 1:
+        if self.processes > 1 and len(todo) > 1:
             from loopbackctl.procs import Pool
 
             # Each process preloads for itself: a fork while the preloading thread holds
             # the import lock would leave the child a half-imported module.
             self.pool = Pool(
-                todo, opts.processes, self.workers, cancel, lambda: _preload(todo), self.flight
+                todo, self.processes, self.workers, cancel, lambda: _preload(todo), self.flight
             )
         else:
             _preload(todo)

@@ -18,6 +18,7 @@ from loopbackctl import fleet, procs
 from loopbackctl.model import Host
 from loopbackctl.result import HostResult
 from loopbackctl.runner import Job
+from tests.threads import alone
 
 
 def _jobs(n: int) -> list[Job]:
@@ -125,7 +126,41 @@ def test_an_interrupt_stops_new_hosts_in_every_process(pipeline: Pipeline) -> No
     assert {r.error for r in results if r.status != "ok"} == {"not contacted: interrupted"}
 
 
-def test_fleet_runs_in_processes_only_when_asked(pipeline: Pipeline) -> None:
+def _routers(n: int, platform: str = "cisco_ios") -> list[Job]:
+    return [Job(Host(f"r{i}", platform), "verify") for i in range(n)]
+
+
+CORES = len(os.sched_getaffinity(0))
+
+
+def test_by_default_runs_of_several_ios_routers_take_one_process_per_core() -> None:
+    auto = fleet.FleetOptions("verify")
+    alone()  # (with other threads it never forks: below)
+    assert fleet.processes(auto, _routers(2 * fleet.HEAVY_PER_PROCESS - 1), 16) == 1
+    assert fleet.processes(auto, _routers(2 * fleet.HEAVY_PER_PROCESS), 16) == min(CORES, 2)
+    assert fleet.processes(auto, _routers(8, "cisco_xe"), 16) == min(CORES, 2)
+    assert fleet.processes(auto, _routers(400), 16) == min(CORES, 16)
+    assert fleet.processes(auto, _routers(400), 1) == 1  # never more processes than workers
+    # Linux hosts' sessions are light: they count for nothing.
+    assert fleet.processes(auto, _jobs(400), 16) == 1
+    assert fleet.processes(auto, _jobs(100) + _routers(7), 16) == 1
+    assert fleet.processes(fleet.FleetOptions("verify", processes=3), _jobs(5), 16) == 3
+
+
+def test_by_default_a_process_with_other_threads_does_not_fork() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert fleet.processes(fleet.FleetOptions("verify"), _routers(400), 16) == 1
+        asked = fleet.FleetOptions("verify", processes=2)
+        assert fleet.processes(asked, _routers(400), 16) == 2  # asked for: as asked
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_fleet_of_linux_hosts_runs_in_processes_only_when_asked(pipeline: Pipeline) -> None:
     _meet(pipeline, 2)
     one = fleet.start(_jobs(5), fleet.FleetOptions("verify"))
     assert one.pool is None

@@ -25,11 +25,14 @@ from typing import Any
 import pytest
 import yaml
 
+from loopbackctl import fleet as fleet_module
 from loopbackctl import shards
 from loopbackctl.cli import main
+from loopbackctl.inventory import load
 from tests.clirun import Run, run_cli
 from tests.iossim import DeviceSpec, IosSimBed
 from tests.linux_helpers import descendants, fleet, ip_lo, lo
+from tests.threads import alone
 
 ROOT = Path(__file__).resolve().parent.parent
 N_HOSTS = 12
@@ -337,3 +340,43 @@ def test_ios_apply_in_processes(ios: IosSimBed, tmp_path: Path) -> None:
     assert all(h["commands"] for h in run.doc["hosts"])
     again = _ios_run(inv, tmp_path, "verify", "--format", "json", "--processes", "2")
     assert again.rc == 0 and {h["status"] for h in again.doc["hosts"]} == {"ok"}
+
+
+def test_a_default_run_of_eight_ios_routers_forks_and_reports_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"r{i}" for i in range(1, 9)]
+    specs = [
+        DeviceSpec(r, password=PASSWORD, secret=SECRET, startup_config=_lo0(i))
+        for i, r in enumerate(names, 1)
+    ]
+    with IosSimBed(devices=specs) as bed:
+        hosts = {
+            r: {
+                "hostname": bed[r].host,
+                "port": bed[r].port,
+                "platform": "cisco_ios",
+                "username": bed[r].username,
+                # r8 drifts: its inventory address is not the one it carries
+                "data": {"loopbacks": [{"name": "Loopback0", "addresses": [
+                    f"10.255.0.{i if r != 'r8' else 99}/32"]}]},
+            }
+            for i, r in enumerate(names, 1)
+        }  # fmt: skip
+        inv = tmp_path / "inventory"
+        inv.mkdir()
+        (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+        monkeypatch.setenv("LOOPBACKCTL_PASSWORD", PASSWORD)
+        monkeypatch.setenv("LOOPBACKCTL_SECRET", SECRET)
+        opts = fleet_module.FleetOptions("verify", known_hosts=str(tmp_path / "known_hosts"))
+        inventory, _ = load(str(inv))
+        alone()  # the sessions of earlier tests have ended
+        started = fleet_module.start(fleet_module.jobs(opts, inventory), opts)
+        cores = len(os.sched_getaffinity(0))
+        assert started.processes == min(cores, 2)
+        assert (started.pool is not None) == (cores > 1)
+        statuses = {r.name: r.status for r in started.wait()}
+        assert statuses == {**{r: "ok" for r in names[:7]}, "r8": "drift"}
+        default = _ios_run(inv, tmp_path, "verify", "--format", "json")
+        one = _ios_run(inv, tmp_path, "verify", "--format", "json", "--processes", "1")
+        assert default.rc == one.rc == 1 and _hosts(default.doc) == _hosts(one.doc)

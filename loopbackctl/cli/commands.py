@@ -94,7 +94,7 @@ def inventory(args: argparse.Namespace) -> int:
 
 def fleet_or_local(args: argparse.Namespace) -> int:
     if args.local:
-        if args.shard or args.processes != 1:
+        if args.shard or args.processes not in (None, 1):
             raise UsageError("--shard and --processes split a fleet; --local checks this machine")
         from loopbackctl.cli import local
 

@@ -60,7 +60,7 @@ def _fit_descriptors(opts: fleet.FleetOptions, hosts: int) -> fleet.FleetOptions
     if limit is None:
         return opts
     wanted = fleet.workers(opts, hosts)
-    cap = fleet.fd_cap(limit - limits.open_descriptors(), opts.processes)
+    cap = fleet.fd_cap(limit - limits.open_descriptors(), opts.processes or 1)
     if cap is None or cap >= wanted:
         return opts
     print(
@@ -156,7 +156,8 @@ def run(args: argparse.Namespace, inv: Inventory) -> int:
             f" the {shard.selected} selected host(s)",
             file=sys.stderr,
         )
-    opts = _fit_descriptors(opts, len(todo))
+    wanted = fleet.processes(opts, todo, fleet.workers(opts, len(todo)))
+    opts = _fit_descriptors(dataclasses.replace(opts, processes=wanted), len(todo))
     cancel = threading.Event()
     with _interruptible(cancel) as signals:
         results = fleet.in_order(inv, [*_run(todo, opts, signals), *skipped])

@@ -111,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--processes",
             type=_positive_int,
-            default=1,
-            help="spread the workers over this many processes (one core each)",
+            default=None,
+            help="spread the workers over this many processes (one core each); default: one"
+            " per core for runs of several IOS routers, else 1",
         )
         p.add_argument("--format", choices=("table", "json", "junit"), default=None)
         p.add_argument("--local", action="store_true", help="this machine's lo, no SSH")

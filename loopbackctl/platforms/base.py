@@ -56,7 +56,10 @@ class Platform:
     - `router`: the device has a router-id that must be unique across the fleet;
     - `vrfs`: a loopback may forward in a VRF (`vrf: NAME`);
     - `local`: this platform's loopback is this machine's own (Linux `lo`), so local mode
-      (`--local`) can manage it through the platform's driver over the local transport.
+      (`--local`) can manage it through the platform's driver over the local transport;
+    - `heavy_sessions`: a session costs the controller tens of ms of CPU (an interactive
+      CLI whose output arrives packet by packet, parsed with TextFSM), so a run of several
+      such devices spreads over the machine's cores by default (fleet.processes).
     `policy` says how much of a named loopback loopbackctl owns (see plan.Policy).
     `config`: for a config-driven platform, how its configuration text is remediated
     (blocks, normalisations, hier_config's platform); None for a state-driven one.
@@ -84,6 +87,7 @@ class Platform:
     vrfs: bool = False
     config: ConfigSyntax | None = None
     local: bool = False
+    heavy_sessions: bool = False
 
 
 @dataclass(frozen=True)

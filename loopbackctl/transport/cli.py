@@ -259,6 +259,20 @@ def _enable(conn: Any, quirks: CliQuirks, secret: str, timeout: float) -> str | 
     return last if last.endswith("#") else None
 
 
+# A match found in new data starts at most this far before it (our patterns are prompts,
+# echoes and questions, all far shorter): each read searches only the tail, so a long
+# output arriving in many small packets is not searched again from its start per packet.
+_LOOKBACK = 4096
+_NEWLINES = re.compile("\r\r\r\n|\r\r\n|\r\n|\n\r")
+
+
+def _normalize(text: str) -> str:
+    """netmiko's normalize_linefeeds for a "\n" RESPONSE_RETURN, with compiled patterns."""
+    if "\r" not in text:
+        return text
+    return _NEWLINES.sub("\n", text).replace("\r", "\n")
+
+
 def _read_until(conn: Any, rx: re.Pattern[str], timeout: float) -> str:
     """What the device sends up to and including the first match of `rx` (linefeeds
     normalised, as netmiko's reads); what came after it stays in netmiko's read buffer.
@@ -272,8 +286,9 @@ def _read_until(conn: Any, rx: re.Pattern[str], timeout: float) -> str:
     text, held = conn._read_buffer, ""
     conn._read_buffer = ""
     deadline = time.monotonic() + timeout
+    start = 0
     while True:
-        m = rx.search(text)
+        m = rx.search(text, start)
         if m is not None:
             conn._read_buffer = text[m.end() :] + held
             return str(text[: m.end()])
@@ -293,7 +308,8 @@ def _read_until(conn: Any, rx: re.Pattern[str], timeout: float) -> str:
         raw = held + decoder.decode(data)
         # A CR at the end may be half of a CR LF: normalise it with what follows.
         held = "\r" if raw.endswith("\r") else ""
-        text += conn.normalize_linefeeds(raw[: len(raw) - len(held)])
+        start = max(0, len(text) - _LOOKBACK)
+        text += _normalize(raw[: len(raw) - len(held)])
 
 
 @functools.cache

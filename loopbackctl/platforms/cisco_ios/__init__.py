@@ -39,4 +39,7 @@ PLATFORM = Platform(
     # Configuration-driven: what apply sends is the remediation of the running loopback
     # blocks against the rendered template (see quirks.CONFIG_SYNTAX).
     config=CONFIG_SYNTAX,
+    # About 25 ms of the controller's CPU per verify (on the simulated routers: ~350 small
+    # SSH packets, three TextFSM parses), against ~6 ms for a Linux host's `ip -j`.
+    heavy_sessions=True,
 )

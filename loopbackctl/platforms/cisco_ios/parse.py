@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -241,6 +242,20 @@ def _template_text(command: str) -> str:
     return (_ntc_dir() / NTC_TEMPLATE_FILES[command]).read_text()
 
 
+_FSMS = threading.local()
+
+
+def _fsm(command: str) -> Any:
+    """This thread's parsed TextFSM for `command`: parsing a template compiles its regexes
+    (about a third of a parse); an FSM holds its state, so each thread keeps its own."""
+    import textfsm
+
+    cache: dict[str, Any] = _FSMS.__dict__.setdefault("fsms", {})
+    if command not in cache:
+        cache[command] = textfsm.TextFSM(io.StringIO(_template_text(command)))
+    return cache[command]
+
+
 def _refused(command: str, text: str) -> None:
     for line in text.splitlines():
         if line.strip().startswith(SHOW_REFUSALS):
@@ -256,7 +271,8 @@ def textfsm_rows(command: str, text: str) -> list[dict[str, Any]]:
 
     _refused(command, text)
     try:
-        fsm = textfsm.TextFSM(io.StringIO(_template_text(command)))
+        fsm = _fsm(command)
+        fsm.Reset()
         rows = fsm.ParseText(text)
     except (textfsm.TextFSMError, textfsm.TextFSMTemplateError) as exc:
         raise ParseError(f"cannot parse the answer to {command!r}: {exc}") from None
