@@ -16,12 +16,16 @@ SIGTERM (or SIGHUP) sent to the parent alone is passed on to the children. Any o
 stops each process claiming new hosts, hosts in flight finish or roll back, and the parent
 reports the rest as not contacted; a second one changes nothing in a child (the parent
 lists the hosts still in flight: each child says when it starts a host). A child that
-dies leaves its hosts in flight as failed, with the reason; the others carry on.
+dies leaves its hosts in flight as failed, with the reason; the others carry on. A parent
+killed outright (SIGKILL, the OOM killer) takes its children with it, as one process
+would go: nobody would report what an orphan went on to change, and each device is left
+to its confirm-or-revert timer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -44,7 +48,22 @@ def shares(workers: int, processes: int) -> list[int]:
     return [workers // processes + (1 if p < workers % processes else 0) for p in range(processes)]
 
 
+# <linux/prctl.h>
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL this process when the thread that forked it ends (the parent's main thread:
+    `Pool` forks before any other starts); exit at once if `parent` is already gone."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _child(
+    parent: int,
     jobs: Sequence[Job],
     threads: int,
     counter: Synchronized[int],
@@ -52,6 +71,8 @@ def _child(
     cancel: threading.Event,
     setup: Callable[[], None] | None,
 ) -> None:
+    _die_with(parent)
+
     def stop(signum: int, frame: FrameType | None) -> None:
         cancel.set()
 
@@ -125,7 +146,7 @@ class Pool:
             recv, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(
                 target=_child,
-                args=(jobs, threads, self._counter, send, cancel, setup),
+                args=(os.getpid(), jobs, threads, self._counter, send, cancel, setup),
                 daemon=True,
             )
             proc.start()

@@ -214,6 +214,47 @@ def test_interrupted_processes_finish_hosts_in_flight_and_exit_130(
     assert not [c for c in children if Path(f"/proc/{c}").exists()], "a process was left"
 
 
+def test_a_parent_killed_outright_takes_its_processes_with_it(
+    linux_bed: Any, tmp_path: Path
+) -> None:
+    # Every host's sshd is stopped: each process hangs in an SSH handshake that would last
+    # --connect-timeout (60 s), unless it dies with its parent.
+    bed = linux_bed(4)
+    f = fleet(bed, tmp_path, {h.name: [{"name": "lo", "addresses": []}] for h in bed})
+    sshds = [h.sshd_pid for h in bed]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    children: set[int] = set()
+    for pid in sshds:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "loopbackctl", "-i", str(f.inventory), "verify",
+             "--known-hosts", str(f.known_hosts), "--workers", "2", "--processes", "2",
+             "--connect-timeout", "60"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and len(children) < 2:
+                children |= set(descendants(proc.pid))
+                time.sleep(0.05)
+            assert len(children) >= 2 and proc.poll() is None
+            time.sleep(1)  # both in their handshakes
+            proc.kill()  # SIGKILL, the parent only
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() for c in children):
+            time.sleep(0.05)
+        assert not [c for c in children if Path(f"/proc/{c}").exists()], "an orphan went on"
+    finally:
+        for pid in sshds:
+            os.kill(pid, signal.SIGCONT)
+
+
 # -- router-ids across shards (IOS simulator) ----------------------------------------
 
 ROUTERS = ["r1", "r2", "r3", "r4"]
