@@ -151,6 +151,10 @@ def devices(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Devices]
     yield from BUILDERS[request.param](request, tmp_path)
 
 
+def _err(proc: subprocess.Popen[str]) -> str:
+    return proc.stderr.read() if proc.stderr is not None else ""
+
+
 def _kill_mid_apply(d: Devices) -> None:
     """Start `loopbackctl apply` as a process of its own and SIGKILL it once some devices
     are changed and (preferably) one is caught mid-push."""
@@ -159,7 +163,7 @@ def _kill_mid_apply(d: Devices) -> None:
         [sys.executable, "-m", "loopbackctl", "-i", str(d.inventory), "apply",
          "--known-hosts", str(d.known_hosts), "--workers", str(WORKERS),
          "--confirm-timeout", str(TIMEOUT), "--format", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         # A device beyond the first WORKERS is started only once a worker is free: one
@@ -175,13 +179,15 @@ def _kill_mid_apply(d: Devices) -> None:
                 done_at = time.monotonic()
             if done_at is not None and (partial or time.monotonic() > done_at + 1):
                 break
-        assert proc.poll() is None, "the run ended before it could be killed"
+        assert proc.poll() is None, f"the run ended before it could be killed: {_err(proc)}"
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_sigkill_mid_apply_leaves_each_device_as_before_or_as_intended(
