@@ -263,14 +263,6 @@ def _enable(conn: Any, quirks: CliQuirks, secret: str, timeout: float) -> str | 
 # echoes and questions, all far shorter): each read searches only the tail, so a long
 # output arriving in many small packets is not searched again from its start per packet.
 _LOOKBACK = 4096
-_NEWLINES = re.compile("\r\r\r\n|\r\r\n|\r\n|\n\r")
-
-
-def _normalize(text: str) -> str:
-    """netmiko's normalize_linefeeds for a "\n" RESPONSE_RETURN, with compiled patterns."""
-    if "\r" not in text:
-        return text
-    return _NEWLINES.sub("\n", text).replace("\r", "\n")
 
 
 def _read_until(conn: Any, rx: re.Pattern[str], timeout: float) -> str:
@@ -309,7 +301,7 @@ def _read_until(conn: Any, rx: re.Pattern[str], timeout: float) -> str:
         # A CR at the end may be half of a CR LF: normalise it with what follows.
         held = "\r" if raw.endswith("\r") else ""
         start = max(0, len(text) - _LOOKBACK)
-        text += _normalize(raw[: len(raw) - len(held)])
+        text += conn.normalize_linefeeds(raw[: len(raw) - len(held)])
 
 
 @functools.cache

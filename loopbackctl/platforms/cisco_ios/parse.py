@@ -247,7 +247,8 @@ _FSMS = threading.local()
 
 def _fsm(command: str) -> Any:
     """This thread's parsed TextFSM for `command`: parsing a template compiles its regexes
-    (about a third of a parse); an FSM holds its state, so each thread keeps its own."""
+    (0.6 ms for `show ip interface`'s, each time); an FSM holds its state, so each thread
+    keeps its own."""
     import textfsm
 
     cache: dict[str, Any] = _FSMS.__dict__.setdefault("fsms", {})
