@@ -45,12 +45,16 @@ WORKERS = 3
 NETPLAN = "60-loopbackctl-lo.yaml"
 
 
-def new(i: int) -> list[str]:
-    return [f"198.18.{160 + i}.{k}/32" for k in range(1, PER_DEVICE + 1)]
+def new(i: int, slot: int) -> list[str]:
+    """Device i's new addresses: a /24 of its own, never the loopback /24 of the devices'
+    lab slot (198.18.SLOT.0/24, wherever in 198.18.0.0/16 the lab found a free slot)."""
+    base = 100 if 160 < slot <= 160 + N else 160
+    return [f"198.18.{base + i}.{k}/32" for k in range(1, PER_DEVICE + 1)]
 
 
-def old(i: int) -> str:
-    return f"198.18.217.{i}/32"  # on each device before, removed by the change
+def old(i: int, slot: int) -> str:
+    """On device i before, removed by the change (clear of the lab slot's /24 too)."""
+    return f"198.18.{218 if slot == 217 else 217}.{i}/32"
 
 
 def kernel_lo(ns: str) -> frozenset[str]:
@@ -77,7 +81,7 @@ class Devices:
         """How many of each device's new addresses its kernel lo holds now (cheap)."""
         out = {}
         for i, n in enumerate(self.nodes, start=1):
-            out[n.name] = len(kernel_lo(n.netns) & set(new(i)))
+            out[n.name] = len(kernel_lo(n.netns) & set(new(i, n.slot.index)))
         return out
 
 
@@ -86,11 +90,12 @@ def _linux(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Devices]:
     nodes = [bed[h.name] for h in bed]
     lbs, data = {}, {}
     for i, n in enumerate(nodes, start=1):
-        netns.run([netns.IP, "-n", n.netns, "addr", "add", old(i), "dev", "lo"])
+        x = n.slot.index
+        netns.run([netns.IP, "-n", n.netns, "addr", "add", old(i, x), "dev", "lo"])
         d = tmp / f"netplan-{n.name}"
         d.mkdir()
         (d / NETPLAN).write_text(f"# {n.name}: the site's file before\n")
-        lbs[n.name] = [{"name": "lo", "addresses": new(i), "absent_addresses": [old(i)]}]
+        lbs[n.name] = [{"name": "lo", "addresses": new(i, x), "absent_addresses": [old(i, x)]}]
         data[n.name] = {"persist": "netplan", "netplan_dir": str(d)}
     inv = bed.write_inventory(tmp / "inventory", loopbacks=lbs, host_data=data)
     kh = tmp / "known_hosts"
@@ -110,7 +115,7 @@ def _frr(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Devices]:
     index = {f"r{i}": i for i in range(1, N + 1)}
     spec = LabSpec.numbered(
         0, N, topology="line",
-        seeded=lambda n: [n.loopback4, ipaddress.ip_interface(old(index[n.name]))],
+        seeded=lambda n: [n.loopback4, ipaddress.ip_interface(old(index[n.name], n.slot.index))],
     )  # fmt: skip
     with Lab(spec) as lab:
         doc, groups = {}, {}
@@ -118,8 +123,8 @@ def _frr(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Devices]:
             lbs = [
                 {
                     "name": "lo",
-                    "addresses": [str(n.loopback4), *new(i)],
-                    "absent_addresses": [old(i)],
+                    "addresses": [str(n.loopback4), *new(i, n.slot.index)],
+                    "absent_addresses": [old(i, n.slot.index)],
                 }
             ]
             doc[n.name] = inventory.host_entry(n, "lab_frr", {"loopbacks": lbs})
