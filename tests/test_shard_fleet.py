@@ -265,27 +265,27 @@ def _lo0(i: int) -> list[str]:
     return ["interface Loopback0", f" ip address 10.255.0.{i} 255.255.255.255"]
 
 
+def _router(name: str, address: int) -> DeviceSpec:
+    return DeviceSpec(name, password=PASSWORD, secret=SECRET, startup_config=_lo0(address))
+
+
 @pytest.fixture(scope="module")
 def ios() -> Iterator[IosSimBed]:
-    specs = [
-        DeviceSpec(r, password=PASSWORD, secret=SECRET, startup_config=_lo0(i))
-        for i, r in enumerate(ROUTERS, 1)
-    ]
-    with IosSimBed(devices=specs) as bed:
+    with IosSimBed(devices=[_router(r, i) for i, r in enumerate(ROUTERS, 1)]) as bed:
         yield bed
 
 
 def _ios_inventory(bed: IosSimBed, where: Path, routers: list[str]) -> Path:
+    """Router rN's Loopback0 with 10.255.0.N, as `_router(rN, N)` boots with it."""
     hosts = {
         r: {
             "hostname": bed[r].host,
             "port": bed[r].port,
             "platform": "cisco_ios",
             "username": bed[r].username,
-            "data": {"loopbacks": [{"name": "Loopback0", "addresses": [f"10.255.0.{i}/32"]}]},
+            "data": {"loopbacks": [{"name": "Loopback0", "addresses": [f"10.255.0.{r[1:]}/32"]}]},
         }
-        for i, r in enumerate(ROUTERS, 1)
-        if r in routers
+        for r in routers
     }
     inv = where / "inventory"
     inv.mkdir(exist_ok=True)
@@ -387,26 +387,10 @@ def test_a_default_run_of_eight_ios_routers_forks_and_reports_as_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     names = [f"r{i}" for i in range(1, 9)]
-    specs = [
-        DeviceSpec(r, password=PASSWORD, secret=SECRET, startup_config=_lo0(i))
-        for i, r in enumerate(names, 1)
-    ]
+    # r8 drifts: it boots with another address than the inventory's
+    specs = [_router(r, i if r != "r8" else 99) for i, r in enumerate(names, 1)]
     with IosSimBed(devices=specs) as bed:
-        hosts = {
-            r: {
-                "hostname": bed[r].host,
-                "port": bed[r].port,
-                "platform": "cisco_ios",
-                "username": bed[r].username,
-                # r8 drifts: its inventory address is not the one it carries
-                "data": {"loopbacks": [{"name": "Loopback0", "addresses": [
-                    f"10.255.0.{i if r != 'r8' else 99}/32"]}]},
-            }
-            for i, r in enumerate(names, 1)
-        }  # fmt: skip
-        inv = tmp_path / "inventory"
-        inv.mkdir()
-        (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+        inv = _ios_inventory(bed, tmp_path, names)
         monkeypatch.setenv("LOOPBACKCTL_PASSWORD", PASSWORD)
         monkeypatch.setenv("LOOPBACKCTL_SECRET", SECRET)
         opts = fleet_module.FleetOptions("verify", known_hosts=str(tmp_path / "known_hosts"))
